@@ -1,0 +1,31 @@
+"""Alembic environment: online migrations only, serialized across replicas."""
+
+from __future__ import annotations
+
+from sqlalchemy import create_engine, pool, text
+from sqlmodel import SQLModel
+
+import aido.models  # noqa: F401 - registers the tables on the metadata
+from aido.db.migrate import MIGRATION_LOCK_ID, migration_url
+from alembic import context
+
+config = context.config
+target_metadata = SQLModel.metadata
+
+
+def run_migrations_online() -> None:
+    url = config.attributes.get("url") or migration_url()
+    engine = create_engine(url, poolclass=pool.NullPool, hide_parameters=True)
+    with engine.connect() as connection:
+        context.configure(connection=connection, target_metadata=target_metadata)
+        with context.begin_transaction():
+            # Replicas starting at once queue here; each then sees the version the previous
+            # one wrote. A transaction-level lock also holds through PgBouncer.
+            connection.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": MIGRATION_LOCK_ID})
+            context.run_migrations()
+    engine.dispose()
+
+
+if context.is_offline_mode():
+    raise SystemExit("offline (--sql) migrations are not supported; run against a database")
+run_migrations_online()

@@ -1,0 +1,1 @@
+"""aido-todo backend."""

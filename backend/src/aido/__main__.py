@@ -1,0 +1,3 @@
+from aido.serve import main
+
+main()

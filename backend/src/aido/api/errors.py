@@ -1,0 +1,52 @@
+"""One error shape for every failure: `{"detail": …}`, never a stack trace."""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from aido.api.json import JSONBytes, json_response
+from aido.db.errors import DatabaseUnavailable
+
+log = logging.getLogger("aido.api")
+
+
+def error(status: int, detail: object, headers: dict[str, str] | None = None) -> JSONBytes:
+    return json_response({"detail": detail}, status, headers)
+
+
+async def _http_error(request: Request, exc: Exception) -> JSONBytes:
+    assert isinstance(exc, StarletteHTTPException)
+    return error(exc.status_code, exc.detail, getattr(exc, "headers", None))
+
+
+async def _validation_error(request: Request, exc: Exception) -> JSONBytes:
+    assert isinstance(exc, RequestValidationError)
+    # Echo where and why, not the submitted values: they may hold a password.
+    detail = [{"loc": list(e["loc"]), "msg": e["msg"], "type": e["type"]} for e in exc.errors()]
+    return error(422, detail)
+
+
+async def _database_unavailable(request: Request, exc: Exception) -> JSONBytes:
+    assert isinstance(exc, DatabaseUnavailable)
+    return error(
+        503,
+        "The database is unavailable; retry later.",
+        {"Retry-After": str(exc.retry_after)},
+    )
+
+
+async def _unexpected(request: Request, exc: Exception) -> JSONBytes:
+    # The class name only: messages of driver errors can quote SQL and values.
+    log.error("unhandled %s on %s %s", type(exc).__name__, request.method, request.url.path)
+    return error(500, "Internal server error")
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(DatabaseUnavailable, _database_unavailable)
+    app.add_exception_handler(Exception, _unexpected)

@@ -1,0 +1,141 @@
+"""The caller's tasks. Another user's task is 404 on every verb: its existence is not told."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Header, Query, Response
+
+from aido.api.deps import CurrentUserId, SessionDep
+from aido.api.json import JSONBytes, json_response
+from aido.api.responses import errors
+from aido.crud import tasks
+from aido.models.task import (
+    IDEMPOTENCY_KEY_MAX,
+    SortOrder,
+    TaskCreate,
+    TaskList,
+    TaskPublic,
+    TaskSort,
+    TaskUpdate,
+)
+
+router = APIRouter(prefix="/tasks", tags=["tasks"])
+
+LIST_LIMIT_DEFAULT = 20
+LIST_LIMIT_MAX = 100
+
+
+@router.get(
+    "",
+    response_model=TaskList,
+    summary="List the caller's tasks (keyset pagination)",
+    description=(
+        "Returns up to `limit` tasks and `next_cursor`. Pass `next_cursor` back as `cursor` "
+        "(with the same `sort` and `order`) for the next page; it is null on the last page. "
+        "The cost of a page does not grow with the number of tasks. There is no total count."
+    ),
+    responses=errors(401, 422, 503),
+)
+async def list_tasks(
+    user_id: CurrentUserId,
+    db: SessionDep,
+    limit: Annotated[int, Query(ge=1, le=LIST_LIMIT_MAX)] = LIST_LIMIT_DEFAULT,
+    cursor: Annotated[str | None, Query(max_length=512)] = None,
+    completed: bool | None = None,
+    q: Annotated[
+        str | None,
+        Query(max_length=200, description="Case-insensitive text in title or description"),
+    ] = None,
+    sort: TaskSort = TaskSort.CREATED_AT,
+    order: SortOrder = SortOrder.DESC,
+) -> JSONBytes:
+    page = await tasks.list_tasks(
+        db, owner_id=user_id, limit=limit, sort=sort, order=order,
+        completed=completed, q=q, cursor=cursor,
+    )  # fmt: skip
+    return json_response(page)
+
+
+@router.post(
+    "",
+    status_code=201,
+    response_model=TaskPublic,
+    summary="Create a task",
+    description=(
+        "Send an `Idempotency-Key` header to make retries safe: a repeat with the same key "
+        "returns the task created the first time (with `Idempotent-Replayed: true`)."
+    ),
+    responses=errors(401, 413, 422, 503),
+)
+async def create_task(
+    task_in: TaskCreate,
+    user_id: CurrentUserId,
+    db: SessionDep,
+    idempotency_key: Annotated[
+        str | None, Header(min_length=1, max_length=IDEMPOTENCY_KEY_MAX)
+    ] = None,
+) -> JSONBytes:
+    row, created = await tasks.create_task(
+        db,
+        owner_id=user_id,
+        title=task_in.title,
+        description=task_in.description,
+        completed=task_in.completed,
+        idempotency_key=idempotency_key,
+    )
+    headers = None if created else {"Idempotent-Replayed": "true"}
+    return json_response(row, 201, headers)
+
+
+@router.get("/{task_id}", response_model=TaskPublic, responses=errors(401, 404, 422, 503))
+async def read_task(task_id: uuid.UUID, user_id: CurrentUserId, db: SessionDep) -> JSONBytes:
+    return json_response(await tasks.get_task(db, owner_id=user_id, task_id=task_id))
+
+
+@router.patch(
+    "/{task_id}",
+    response_model=TaskPublic,
+    summary="Change some fields of a task",
+    responses=errors(401, 404, 413, 422, 503),
+)
+async def update_task(
+    task_id: uuid.UUID, task_in: TaskUpdate, user_id: CurrentUserId, db: SessionDep
+) -> JSONBytes:
+    changes = task_in.model_dump(exclude_unset=True)
+    for required in ("title", "completed"):
+        if required in changes and changes[required] is None:
+            changes.pop(required)
+            return _null_not_allowed(required)
+    row = await tasks.update_task(db, owner_id=user_id, task_id=task_id, changes=changes)
+    return json_response(row)
+
+
+def _null_not_allowed(field: str) -> JSONBytes:
+    detail = [
+        {"loc": ["body", field], "msg": f"{field} cannot be null", "type": "null_not_allowed"}
+    ]
+    return json_response({"detail": detail}, 422)
+
+
+@router.post("/{task_id}/complete", response_model=TaskPublic, responses=errors(401, 404, 422, 503))
+async def complete_task(task_id: uuid.UUID, user_id: CurrentUserId, db: SessionDep) -> JSONBytes:
+    changes = {"completed": True}
+    return json_response(
+        await tasks.update_task(db, owner_id=user_id, task_id=task_id, changes=changes)
+    )
+
+
+@router.post("/{task_id}/reopen", response_model=TaskPublic, responses=errors(401, 404, 422, 503))
+async def reopen_task(task_id: uuid.UUID, user_id: CurrentUserId, db: SessionDep) -> JSONBytes:
+    changes = {"completed": False}
+    return json_response(
+        await tasks.update_task(db, owner_id=user_id, task_id=task_id, changes=changes)
+    )
+
+
+@router.delete("/{task_id}", status_code=204, responses=errors(401, 404, 422, 503))
+async def delete_task(task_id: uuid.UUID, user_id: CurrentUserId, db: SessionDep) -> Response:
+    await tasks.delete_task(db, owner_id=user_id, task_id=task_id)
+    return Response(status_code=204)

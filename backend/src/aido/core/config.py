@@ -1,0 +1,132 @@
+"""Settings: the environment first, then the project root's `.env` when present."""
+
+from __future__ import annotations
+
+import logging
+import os
+from functools import lru_cache
+from pathlib import Path
+from typing import Annotated, Any
+
+from pydantic import Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from aido.core.db_url import DatabaseUrlError, normalize_database_url, redact_url
+
+log = logging.getLogger("aido.config")
+
+# backend/src/aido/core/config.py -> the repository root, where `.env` lives.
+PROJECT_ROOT = Path(__file__).resolve().parents[4]
+# Documented in .env.example: accepted with a loud warning so a fresh clone runs, refused
+# nowhere else. Any other secret must be at least 32 bytes.
+DEV_JWT_SECRET = "dev-only-insecure-jwt-secret-do-not-deploy"  # noqa: S105 - the documented dev default
+MIN_JWT_SECRET_BYTES = 32
+
+PositiveFloat = Annotated[float, Field(gt=0)]
+PositiveInt = Annotated[int, Field(gt=0)]
+
+
+def env_file() -> Path | None:
+    """AIDO_ENV_FILE overrides the location; an empty value disables the file (tests)."""
+    override = os.environ.get("AIDO_ENV_FILE")
+    if override is not None:
+        return Path(override) if override else None
+    return PROJECT_ROOT / ".env"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(extra="ignore", case_sensitive=True)
+
+    DATABASE_URL: str
+    # Optional: the direct (non-pooler) URL for migrations; derived from DATABASE_URL if unset.
+    DATABASE_DIRECT_URL: str | None = None
+    JWT_SECRET: str = DEV_JWT_SECRET
+    JWT_EXPIRE_MINUTES: PositiveInt = 60
+    API_HOST: str = "127.0.0.1"
+    API_PORT: Annotated[int, Field(ge=1, le=65535)] = 8000
+    FRONTEND_URL: str = "http://localhost:3000"
+    LOG_LEVEL: str = "INFO"
+
+    DB_POOL_SIZE: PositiveInt = 5
+    DB_MAX_OVERFLOW: Annotated[int, Field(ge=0)] = 10
+    DB_POOL_TIMEOUT: PositiveFloat = 10.0
+    # Below Neon's 5-minute idle suspend, so the pool never hands out a connection Neon cut.
+    DB_POOL_RECYCLE: PositiveInt = 240
+    DB_CONNECT_TIMEOUT: PositiveInt = 10
+    # Connections idle longer than this are pinged before use (0 pings every checkout).
+    DB_PING_AFTER_IDLE: Annotated[float, Field(ge=0)] = 5.0
+    DB_RETRY_ATTEMPTS: PositiveInt = 5
+    DB_RETRY_MAX_SECONDS: PositiveFloat = 15.0
+    DB_STARTUP_TIMEOUT: PositiveFloat = 60.0
+
+    MAX_BODY_BYTES: PositiveInt = 64 * 1024
+    LOGIN_MAX_FAILURES: PositiveInt = 10
+    LOGIN_MAX_FAILURES_PER_CLIENT: PositiveInt = 50
+    LOGIN_WINDOW_SECONDS: PositiveInt = 60
+
+    @field_validator("DATABASE_URL", "DATABASE_DIRECT_URL")
+    @classmethod
+    def _normalize_url(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        try:
+            normalized = normalize_database_url(value)
+        except DatabaseUrlError as exc:
+            raise ValueError(str(exc)) from None
+        for warning in normalized.warnings:
+            log.warning(warning)
+        return normalized.url
+
+    @field_validator("JWT_SECRET")
+    @classmethod
+    def _check_secret(cls, value: str) -> str:
+        if value == DEV_JWT_SECRET:
+            return value
+        if len(value.encode()) < MIN_JWT_SECRET_BYTES:
+            raise ValueError(
+                f"is shorter than {MIN_JWT_SECRET_BYTES} bytes; generate one with "
+                "`python -c 'import secrets; print(secrets.token_urlsafe(48))'`"
+            )
+        return value
+
+    @field_validator("FRONTEND_URL")
+    @classmethod
+    def _check_origin(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must be an origin such as https://app.example.com")
+        return value.rstrip("/")
+
+    @property
+    def uses_dev_secret(self) -> bool:
+        return self.JWT_SECRET == DEV_JWT_SECRET
+
+    @property
+    def redacted_database_url(self) -> str:
+        return redact_url(self.DATABASE_URL)
+
+
+class ConfigError(Exception):
+    """One line naming the variable and what is wrong with it; never its value."""
+
+
+def _describe(error: dict[str, Any]) -> str:
+    name = ".".join(str(p) for p in error["loc"]) or "settings"
+    if error["type"] == "missing":
+        return f"{name} is not set (set it in the environment or in .env; see .env.example)"
+    message = str(error["msg"]).removeprefix("Value error, ")
+    # pydantic's own messages describe the value, never echo it.
+    return f"{name} {message}" if not message[:1].isupper() else f"{name}: {message}"
+
+
+def load_settings() -> Settings:
+    try:
+        path = env_file()
+        return Settings(_env_file=path if path and path.is_file() else None)
+    except ValidationError as exc:
+        first = exc.errors(include_input=False)[0]
+        raise ConfigError("configuration error: " + _describe(dict(first))) from None
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return load_settings()

@@ -1,0 +1,56 @@
+"""Password hashing (Argon2) and access tokens (JWT HS256)."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from dataclasses import dataclass
+
+import jwt
+from pwdlib import PasswordHash
+from pwdlib.hashers.argon2 import Argon2Hasher
+
+ALGORITHM = "HS256"
+_hasher = PasswordHash((Argon2Hasher(),))
+# Verified against when the email is unknown, so both failure paths cost one Argon2 check.
+_DUMMY_HASH = _hasher.hash("aido-dummy-password-for-timing")
+
+
+def hash_password(password: str) -> str:
+    return _hasher.hash(password)
+
+
+def verify_password(password: str, hashed: str | None) -> bool:
+    if hashed is None:
+        _hasher.verify(password, _DUMMY_HASH)
+        return False
+    return _hasher.verify(password, hashed)
+
+
+@dataclass(frozen=True)
+class IssuedToken:
+    token: str
+    expires_in: int
+
+
+def create_access_token(user_id: uuid.UUID, *, secret: str, expire_minutes: int) -> IssuedToken:
+    now = int(time.time())
+    expires_in = expire_minutes * 60
+    claims = {"sub": str(user_id), "iat": now, "exp": now + expires_in}
+    return IssuedToken(jwt.encode(claims, secret, algorithm=ALGORITHM), expires_in)
+
+
+class InvalidToken(Exception):
+    pass
+
+
+def decode_access_token(token: str, *, secret: str) -> uuid.UUID:
+    """The user id in a valid token. Only HS256 is accepted, so `alg: none` and tokens
+    signed with another algorithm fail here."""
+    try:
+        claims = jwt.decode(
+            token, secret, algorithms=[ALGORITHM], options={"require": ["sub", "iat", "exp"]}
+        )
+        return uuid.UUID(str(claims["sub"]))
+    except (jwt.InvalidTokenError, ValueError) as exc:
+        raise InvalidToken(type(exc).__name__) from None

@@ -1,0 +1,174 @@
+"""Task statements. Each request runs one statement in the common case; a miss runs a second
+one to tell a missing task (404) from a deleted user (401)."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from fastapi import HTTPException, status
+from sqlalchemy import and_, case, delete, func, or_, select, tuple_, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from aido.api.deps import UNAUTHORIZED
+from aido.crud import cursor as cursors
+from aido.crud.users import ensure_exists
+from aido.db.session import Database, Row
+from aido.models.task import SortOrder, Task, TaskSort
+
+task_t = Task.__table__  # type: ignore[attr-defined]
+PUBLIC = (
+    task_t.c.id,
+    task_t.c.title,
+    task_t.c.description,
+    task_t.c.completed,
+    task_t.c.created_at,
+    task_t.c.updated_at,
+)
+NOT_FOUND = HTTPException(status.HTTP_404_NOT_FOUND, "Task not found")
+
+
+def _like_pattern(q: str) -> str:
+    escaped = q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+async def list_tasks(
+    db: Database,
+    *,
+    owner_id: uuid.UUID,
+    limit: int,
+    sort: TaskSort,
+    order: SortOrder,
+    completed: bool | None = None,
+    q: str | None = None,
+    cursor: str | None = None,
+) -> dict[str, Any]:
+    key = task_t.c[sort.value]
+    descending = order is SortOrder.DESC
+    stmt = select(*PUBLIC).where(task_t.c.owner_id == owner_id)
+    if completed is not None:
+        stmt = stmt.where(task_t.c.completed == completed)
+    if q:
+        pattern = _like_pattern(q)
+        stmt = stmt.where(
+            or_(task_t.c.title.ilike(pattern, escape="\\"),
+                task_t.c.description.ilike(pattern, escape="\\"))
+        )  # fmt: skip
+    if cursor:
+        after_key, after_id = cursors.decode(cursor, sort, order)
+        position = tuple_(key, task_t.c.id)
+        bound = tuple_(after_key, after_id)
+        stmt = stmt.where(position < bound if descending else position > bound)
+    ordering = (key.desc(), task_t.c.id.desc()) if descending else (key.asc(), task_t.c.id.asc())
+    # One row past the page tells whether there is a next page, without a COUNT.
+    rows = await db.fetch_all(stmt.order_by(*ordering).limit(limit + 1))
+    if not rows:
+        await ensure_exists(db, user_id=owner_id)
+    next_cursor = None
+    if len(rows) > limit:
+        rows = rows[:limit]
+        next_cursor = cursors.encode(sort, order, rows[-1])
+    return {"items": rows, "next_cursor": next_cursor}
+
+
+async def create_task(
+    db: Database,
+    *,
+    owner_id: uuid.UUID,
+    title: str,
+    description: str | None,
+    completed: bool,
+    idempotency_key: str | None = None,
+) -> tuple[Row, bool]:
+    """The task and whether it was created now (False: replayed for its Idempotency-Key).
+
+    The id is chosen here, before the insert, so a repeat after a lost answer finds the row
+    the first attempt stored instead of inserting a second one.
+    """
+    task_id = uuid.uuid4()
+    stmt = (
+        pg_insert(task_t)
+        .values(
+            id=task_id,
+            owner_id=owner_id,
+            title=title,
+            description=description,
+            completed=completed,
+            idempotency_key=idempotency_key,
+        )
+        .on_conflict_do_nothing()
+        .returning(*PUBLIC)
+    )
+    earlier = select(*PUBLIC).where(task_t.c.owner_id == owner_id)
+    if idempotency_key is None:
+        earlier = earlier.where(task_t.c.id == task_id)
+    else:
+        earlier = earlier.where(
+            or_(task_t.c.id == task_id, task_t.c.idempotency_key == idempotency_key)
+        )
+
+    async def op(conn: AsyncConnection, attempt: int) -> tuple[Row, bool]:
+        try:
+            row = (await conn.execute(stmt)).mappings().first()
+        except IntegrityError:
+            raise UNAUTHORIZED from None  # owner_id's user is gone (foreign key)
+        if row is not None:
+            return dict(row), True
+        found = (await conn.execute(earlier)).mappings().first()
+        if found is None:
+            raise RuntimeError("insert conflicted but no conflicting task was found")
+        # Our own earlier attempt counts as created now; a matching key is a replay.
+        return dict(found), found["id"] == task_id
+
+    return await db.run(op)
+
+
+async def get_task(db: Database, *, owner_id: uuid.UUID, task_id: uuid.UUID) -> Row:
+    row = await db.fetch_one(
+        select(*PUBLIC).where(task_t.c.id == task_id, task_t.c.owner_id == owner_id)
+    )
+    if row is None:
+        await ensure_exists(db, user_id=owner_id)
+        raise NOT_FOUND
+    return row
+
+
+async def update_task(
+    db: Database, *, owner_id: uuid.UUID, task_id: uuid.UUID, changes: dict[str, Any]
+) -> Row:
+    """Applies `changes`; updated_at moves only when a value really changes, so a repeated
+    request (a client retry, or ours after a lost answer) leaves the task as the first did."""
+    if not changes:
+        return await get_task(db, owner_id=owner_id, task_id=task_id)
+    differs = or_(*(task_t.c[name].is_distinct_from(value) for name, value in changes.items()))
+    stmt = (
+        update(task_t)
+        .where(and_(task_t.c.id == task_id, task_t.c.owner_id == owner_id))
+        .values(**changes, updated_at=case((differs, func.now()), else_=task_t.c.updated_at))
+        .returning(*PUBLIC)
+    )
+    row = await db.fetch_one(stmt)
+    if row is None:
+        await ensure_exists(db, user_id=owner_id)
+        raise NOT_FOUND
+    return row
+
+
+async def delete_task(db: Database, *, owner_id: uuid.UUID, task_id: uuid.UUID) -> None:
+    stmt = (
+        delete(task_t)
+        .where(task_t.c.id == task_id, task_t.c.owner_id == owner_id)
+        .returning(task_t.c.id)
+    )
+
+    async def op(conn: AsyncConnection, attempt: int) -> bool:
+        deleted = (await conn.execute(stmt)).first() is not None
+        # After a lost answer the repeat finds nothing because the first attempt deleted it.
+        return deleted or attempt > 0
+
+    if not await db.run(op):
+        await ensure_exists(db, user_id=owner_id)
+        raise NOT_FOUND

@@ -1,0 +1,41 @@
+"""Bring the schema to Alembic's head: at start-up, from the CLI, and in tests."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from alembic.config import Config
+
+from aido.core.config import Settings, get_settings
+from aido.core.db_url import direct_url, redact_url
+from alembic import command
+
+log = logging.getLogger("aido.migrate")
+
+# backend/src/aido/db/migrate.py -> backend/
+BACKEND_DIR = Path(__file__).resolve().parents[3]
+# Any constant shared by all replicas of this app: the key of the migration advisory lock.
+MIGRATION_LOCK_ID = 0x41_49_44_4F  # "AIDO"
+
+
+def migration_url(settings: Settings | None = None) -> str:
+    """The direct host: DDL and the migration lock must not go through PgBouncer."""
+    settings = settings or get_settings()
+    return settings.DATABASE_DIRECT_URL or direct_url(settings.DATABASE_URL)
+
+
+def alembic_config(url: str) -> Config:
+    cfg = Config(str(BACKEND_DIR / "alembic.ini"))
+    cfg.set_main_option("script_location", str(BACKEND_DIR / "alembic"))
+    # Passed as an attribute, not an ini option: no ConfigParser interpolation of `%` in
+    # passwords, and nothing written anywhere.
+    cfg.attributes["url"] = url
+    return cfg
+
+
+def upgrade_head(settings: Settings | None = None) -> None:
+    url = migration_url(settings)
+    log.info("migrating %s to head", redact_url(url))
+    command.upgrade(alembic_config(url), "head")
+    log.info("schema is at head")

@@ -1,0 +1,84 @@
+"""The ASGI app: `uvicorn aido.main:app` serves it once the package is installed."""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+
+from aido.api.body_limit import BodySizeLimit
+from aido.api.errors import install_error_handlers
+from aido.api.routes import auth, health, tasks, users
+from aido.core.config import ConfigError, Settings, get_settings
+from aido.core.logging import configure_logging
+from aido.db.engine import build_engine
+from aido.db.session import Database
+from aido.db.startup import StartupError, prepare_database
+
+log = logging.getLogger("aido.main")
+EXIT_STARTUP_FAILED = 3
+
+
+@asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    settings: Settings = app.state.settings
+    log.info("starting; database %s", settings.redacted_database_url)
+    if settings.uses_dev_secret:
+        log.warning(
+            "!!! JWT_SECRET is the development default: anyone can forge tokens. "
+            "Set JWT_SECRET (32+ bytes) before exposing this server. !!!"
+        )
+    db = Database(build_engine(settings), settings)
+    try:
+        await prepare_database(db, settings)
+    except StartupError as exc:
+        log.critical("start-up failed: %s", exc)
+        await db.engine.dispose()
+        # Raising here would make the server print a traceback after our one clear line.
+        logging.shutdown()
+        os._exit(EXIT_STARTUP_FAILED)
+    app.state.db = db
+    try:
+        yield
+    finally:
+        await db.engine.dispose()
+        log.info("stopped; connections closed")
+
+
+def create_app(settings: Settings) -> FastAPI:
+    configure_logging(settings.LOG_LEVEL)
+    app = FastAPI(
+        title="aido-todo",
+        version="0.1.0",
+        summary="A multi-user todo API on Postgres (local or Neon).",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.add_middleware(
+        CORSMiddleware,
+        allow_origins=[settings.FRONTEND_URL],
+        allow_credentials=True,
+        allow_methods=["GET", "POST", "PATCH", "DELETE", "OPTIONS"],
+        allow_headers=["Authorization", "Content-Type", "Idempotency-Key"],
+    )
+    app.add_middleware(BodySizeLimit, max_bytes=settings.MAX_BODY_BYTES)
+    install_error_handlers(app)
+    for router in (health.router, auth.router, users.router, tasks.router):
+        app.include_router(router)
+    return app
+
+
+def _app_from_environment() -> FastAPI:
+    try:
+        return create_app(get_settings())
+    except ConfigError as exc:
+        print(exc, file=sys.stderr)
+        raise SystemExit(2) from None
+
+
+app = _app_from_environment()

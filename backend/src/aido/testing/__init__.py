@@ -1,0 +1,1 @@
+"""Development tooling shared by the test suite and scripts/bench (not used by the app)."""

@@ -1,0 +1,184 @@
+"""A real Postgres for tests and benchmarks, from the first source that answers:
+
+1. TEST_DATABASE_URL, when set;
+2. a testcontainers `postgres:17` container, when a Docker engine answers;
+3. a throwaway cluster started here with initdb/pg_ctl in a temp dir on a free port.
+
+AIDO_TEST_DB=container|cluster forces one source (a test proves the cluster path with no
+Docker engine). Progress goes to stderr: starting a database can take seconds.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import glob
+import os
+import pwd
+import secrets
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+from sqlalchemy.engine import URL
+
+from aido.core.db_url import normalize_database_url
+
+CONTAINER_IMAGE = "postgres:17"
+
+
+class NoDatabaseError(RuntimeError):
+    pass
+
+
+def say(message: str) -> None:
+    print(f"[test-db] {message}", file=sys.stderr, flush=True)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def docker_answers(timeout: float = 3.0) -> bool:
+    try:
+        import docker  # testcontainers' dependency
+    except ImportError:
+        return False
+    try:
+        client = docker.from_env(timeout=int(timeout))
+        client.ping()
+        client.close()
+        return True
+    except Exception:
+        return False
+
+
+def server_bindir() -> Path | None:
+    found = shutil.which("pg_ctl")
+    if found:
+        return Path(found).resolve().parent
+    candidates = sorted(glob.glob("/usr/lib/postgresql/*/bin/pg_ctl"), reverse=True)
+    return Path(candidates[0]).parent if candidates else None
+
+
+@contextlib.contextmanager
+def container_postgres() -> Iterator[str]:
+    from testcontainers.postgres import PostgresContainer
+
+    say(f"starting a {CONTAINER_IMAGE} container (testcontainers)…")
+    password = secrets.token_urlsafe(16)
+    container = PostgresContainer(
+        CONTAINER_IMAGE, username="postgres", password=password, dbname="postgres", driver="psycopg"
+    )
+    container.start()
+    try:
+        say("container ready")
+        yield container.get_connection_url()
+    finally:
+        container.stop()
+
+
+@contextlib.contextmanager
+def cluster_postgres(*, durable: bool = False) -> Iterator[str]:
+    bindir = server_bindir()
+    if bindir is None:
+        raise NoDatabaseError(
+            "no database for the tests: set TEST_DATABASE_URL, start a Docker engine, or "
+            "install PostgreSQL server binaries (initdb, pg_ctl)"
+        )
+    # initdb refuses to run as root: run the server as the 'postgres' (or 'nobody') user.
+    owner = None
+    if os.geteuid() == 0:
+        for name in ("postgres", "nobody"):
+            with contextlib.suppress(KeyError):
+                owner = pwd.getpwnam(name)
+                break
+    root = Path(tempfile.mkdtemp(prefix="aido-pg-"))
+    data, sock = root / "data", root / "sock"
+    sock.mkdir()
+    password = secrets.token_urlsafe(16)
+    (root / "pw").write_text(password)
+    if owner:
+        for path in (root, sock, root / "pw"):
+            os.chown(path, owner.pw_uid, owner.pw_gid)
+    port = free_port()
+    say(f"starting a throwaway PostgreSQL cluster ({bindir}) on 127.0.0.1:{port}…")
+    uid, gid = (owner.pw_uid, owner.pw_gid) if owner else (None, None)
+    subprocess.run(
+        [str(bindir / "initdb"), "-D", str(data), "-U", "postgres", "-E", "UTF8",
+         "--locale=C", "--auth-local=trust", "--auth-host=scram-sha-256",
+         f"--pwfile={root / 'pw'}", "--no-sync"],
+        check=True, capture_output=True, user=uid, group=gid,
+    )  # fmt: skip
+    options = [
+        f"-p {port}", f"-k {sock}", "-c listen_addresses=127.0.0.1", "-c max_connections=200",
+    ]  # fmt: skip
+    if not durable:
+        # Throwaway data: skip the flushes that make test runs slow.
+        options += ["-c fsync=off", "-c synchronous_commit=off", "-c full_page_writes=off"]
+    subprocess.run(
+        [str(bindir / "pg_ctl"), "-D", str(data), "-l", str(root / "server.log"), "-w",
+         "-t", "60", "-o", " ".join(options), "start"],
+        check=True, capture_output=True, user=uid, group=gid,
+    )  # fmt: skip
+    say("cluster ready")
+    try:
+        yield make_url(user="postgres", password=password, host="127.0.0.1", port=port)
+    finally:
+        subprocess.run(
+            [str(bindir / "pg_ctl"), "-D", str(data), "-m", "immediate", "-w", "stop"],
+            capture_output=True, user=uid, group=gid,
+        )  # fmt: skip
+        shutil.rmtree(root, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def provide_postgres(*, durable: bool = False) -> Iterator[str]:
+    """Yield a superuser URL (postgresql+psycopg://…) of a running Postgres."""
+    forced = os.environ.get("AIDO_TEST_DB", "")
+    url = os.environ.get("TEST_DATABASE_URL")
+    if url and not forced:
+        say("using TEST_DATABASE_URL")
+        yield normalize_database_url(url).url
+        return
+    if forced == "container" or (not forced and docker_answers()):
+        with container_postgres() as container_url:
+            yield container_url
+        return
+    if forced not in ("", "cluster"):
+        raise NoDatabaseError(f"AIDO_TEST_DB={forced!r}: expected 'container' or 'cluster'")
+    with cluster_postgres(durable=durable) as cluster_url:
+        yield cluster_url
+
+
+def make_url(*, user: str, password: str, host: str, port: int, database: str = "postgres") -> str:
+    # Assembled from parts: credentials are never spelled inside a URL literal in the source.
+    return URL.create(
+        "postgresql+psycopg",
+        username=user,
+        password=password,
+        host=host,
+        port=port,
+        database=database,
+    ).render_as_string(hide_password=False)
+
+
+def wait_until_ready(url: str, *, timeout: float = 30.0) -> None:
+    import psycopg
+
+    deadline = time.monotonic() + timeout
+    conninfo = url.replace("postgresql+psycopg://", "postgresql://", 1)
+    while True:
+        try:
+            with psycopg.connect(conninfo, connect_timeout=3):
+                return
+        except psycopg.OperationalError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.2)
