@@ -1,0 +1,50 @@
+"""Connection strings: Neon's `postgresql://…` turned into the psycopg 3 form the backend uses."""
+
+from __future__ import annotations
+
+from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
+
+PSYCOPG_SCHEME = "postgresql+psycopg"
+
+
+def to_psycopg(uri: str) -> str:
+    """`postgresql+psycopg://…?sslmode=require&channel_binding=require`.
+
+    Neon's console and neonctl add both parameters. The sslmode the API states is kept (Neon
+    states `require`; the test emulator, whose Postgres has no TLS, states `disable`), and
+    channel binding is required whenever TLS is in use: it stops a man in the middle from
+    relaying the SCRAM exchange.
+    """
+    scheme, sep, rest = uri.partition("://")
+    if not sep or scheme.lower() not in ("postgres", "postgresql", PSYCOPG_SCHEME):
+        raise ValueError("the API returned something that is not a postgres:// URI")
+    parts = urlsplit(f"{PSYCOPG_SCHEME}://{rest}")
+    query = dict(parse_qsl(parts.query, keep_blank_values=True))
+    query.setdefault("sslmode", "require")
+    if query["sslmode"] != "disable":
+        query.setdefault("channel_binding", "require")
+    ordered = {k: query.pop(k) for k in ("sslmode", "channel_binding") if k in query}
+    ordered.update(query)
+    return urlunsplit(parts._replace(query=urlencode(ordered, quote_via=quote, safe="/:,")))
+
+
+def masked(url: str) -> str:
+    """The URL with its password replaced by `***`: the form printed unless asked otherwise."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    user = parts.netloc.rpartition("@")[0].partition(":")[0]
+    host = parts.netloc.rpartition("@")[2]
+    return urlunsplit(parts._replace(netloc=f"{user}:***@{host}"))
+
+
+def host_of(url: str) -> str:
+    return urlsplit(url).hostname or ""
+
+
+def password_of(url: str) -> str:
+    return urlsplit(url).password or ""
+
+
+def quote_userinfo(value: str) -> str:
+    return quote(value, safe="")
