@@ -188,6 +188,8 @@ def cmd_branch_create(args: argparse.Namespace, client: Client) -> int:
         branch = existing
     else:
         parent = r.pick_branch(client, project, args.parent)
+        # A write during running operations gets 423: wait for them instead of retrying blind.
+        wait_for_project_idle(client, pid)
         spec: Json = {"name": args.branch_name, "parent_id": parent["id"]}
         if expires:
             when = dt.datetime.now(dt.UTC).replace(microsecond=0) + expires
@@ -213,6 +215,7 @@ def cmd_branch_delete(args: argparse.Namespace, client: Client) -> int:
         return 0
     if r.is_default(branch, project):
         raise UsageError(f"{args.branch_name!r} is the project's default branch; not deleting it")
+    wait_for_project_idle(client, pid)
     answer = client.delete(f"/projects/{pid}/branches/{branch['id']}")
     wait_for_operations(client, pid, answer.get("operations") or [])
     say(f"deleted branch {branch['id']} ({args.branch_name!r})")
@@ -243,6 +246,7 @@ def cmd_delete(args: argparse.Namespace, client: Client) -> int:
         say(f"no Neon project named {args.name!r}; nothing to delete")
         return 0
     pid = matches[0]["id"]
+    wait_for_project_idle(client, pid)
     client.delete(f"/projects/{pid}")
     say(f"deleted project {pid} ({args.name!r}) and all its branches")
     return 0

@@ -1,0 +1,758 @@
+"""A Neon API v2 emulator for tests: a real HTTP server on 127.0.0.1 backed by a real Postgres.
+
+It implements the endpoints `scripts/neon` uses with the shapes Neon documents (see
+/work/shared/neon-api-notes.md): `{"project": …}` bodies, 201 on create with `project`,
+`connection_uris` (with `connection_parameters.pooler_host`), `roles`, `databases`, `branch`,
+`endpoints`, `operations`; operations that go `running` → `finished` after `op_seconds`;
+`pagination.cursor`; error bodies `{"code", "message", "request_id"}`; 423 for a conflicting
+request while a project has running operations.
+
+Postgres. Creating a project creates a LOGIN role with a random `npg_…` password and a database
+owned by it on the Postgres behind `admin_url`; a branch gets its own database, copied from the
+parent's (`CREATE DATABASE … TEMPLATE`), like Neon's copy-on-write branches. All projects share
+one Postgres cluster, so role and database names carry the project's number
+(`neondb_owner_06846227`, `neondb_06846227`): clients must read names from the API, as they
+must with Neon.
+
+Hosts, offline. Endpoint hosts look like Neon's (`ep-quiet-sun-1a2b3c4d.us-east-2.aws.neon.test`,
+pooled `ep-quiet-sun-1a2b3c4d-pooler.us-east-2.aws.neon.test`) under the reserved `.test` TLD,
+which never resolves, and every connection URI carries `hostaddr=<the Postgres IP>` and the
+Postgres port. libpq (and psycopg) connect to `hostaddr` without a DNS look-up, so both the pooled
+and the direct URI reach the local Postgres, and the backend's `-pooler` host rewriting
+(aido.core.db_url.direct_url) is exercised on realistic names. There is no PgBouncer: the pooled
+URI reaches Postgres directly. The URIs carry `sslmode=require` when that Postgres has TLS on and
+`sslmode=disable` when it has not (the test clusters have no certificate); pass `sslmode=` to
+force one (for URL-shape tests that never connect).
+
+Faults, for the retry tests, from Python (`inject`, `slow`, `fail_operations`) or, when run as
+a subprocess, from `POST /_emulator/{faults,slow,fail_operations,reset}` and
+`GET /_emulator/requests`. Run standalone with
+`NEON_EMULATOR_ADMIN_URL=postgresql://… python neon_emulator.py` (prints the base URL).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import ipaddress
+import json
+import os
+import random
+import re
+import secrets
+import socket
+import string
+import sys
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+from http import HTTPStatus
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, quote, urlsplit
+
+import psycopg
+from psycopg import sql
+
+Json = dict[str, Any]
+API_PREFIX = "/api/v2"
+DEFAULT_KEY = "neon-emulator-key"
+ADJECTIVES = ["quiet", "long", "bold", "misty", "young", "calm", "red", "snowy", "wild", "odd"]
+NOUNS = ["sun", "forest", "river", "cloud", "field", "sea", "leaf", "moon", "hill", "star"]
+BUSY = "project already has running conflicting operations, scheduling of new ones is prohibited"
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _slug() -> str:
+    return f"{random.choice(ADJECTIVES)}-{random.choice(NOUNS)}"  # noqa: S311 - names, not secrets
+
+
+class ApiError(Exception):
+    def __init__(self, status: int, message: str, headers: dict[str, str] | None = None) -> None:
+        super().__init__(message)
+        self.status, self.message, self.headers = status, message, headers or {}
+
+
+@dataclass
+class Fault:
+    status: int
+    count: int = 1
+    retry_after: float | None = None
+    method: str | None = None
+    path: str | None = None  # a substring of the request path
+    message: str = ""
+
+    def matches(self, method: str, path: str) -> bool:
+        return (
+            self.count > 0
+            and (self.method is None or self.method == method)
+            and (self.path is None or self.path in path)
+        )
+
+
+@dataclass
+class Project:
+    data: Json
+    number: str
+    listing_only: bool = False
+    branches: dict[str, Json] = field(default_factory=dict)
+    endpoints: dict[str, Json] = field(default_factory=dict)
+    roles: dict[str, list[Json]] = field(default_factory=dict)  # branch id -> roles
+    databases: dict[str, list[Json]] = field(default_factory=dict)  # branch id -> databases
+    passwords: dict[str, str] = field(default_factory=dict)  # role name -> password
+    operations: list[Json] = field(default_factory=list)
+    pg_databases: list[str] = field(default_factory=list)
+
+
+class NeonEmulator:
+    def __init__(
+        self,
+        admin_url: str,
+        *,
+        api_key: str = DEFAULT_KEY,
+        op_seconds: float = 0.3,
+        sslmode: str | None = None,
+    ) -> None:
+        self.admin_conninfo = re.sub(r"^postgres(ql)?(\+\w+)?://", "postgresql://", admin_url)
+        pg = urlsplit(self.admin_conninfo)
+        self.pg_port = pg.port or 5432
+        self.pg_hostaddr = socket.gethostbyname(pg.hostname or "127.0.0.1")
+        if not ipaddress.ip_address(self.pg_hostaddr).is_loopback:
+            raise ValueError("the emulator only fronts a Postgres on a loopback address")
+        self.api_keys = {api_key}
+        self.forbidden_keys: set[str] = set()
+        self.op_seconds = op_seconds
+        self._sslmode = sslmode
+        self.projects: dict[str, Project] = {}
+        self.faults: list[Fault] = []
+        self.delay = 0.0
+        self.failing_actions: dict[str, str] = {}
+        self.requests: list[Json] = []
+        self._lock = threading.RLock()
+        self._server: ThreadingHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+        self._ids = 0
+
+    # -- lifecycle ---------------------------------------------------------------------------
+
+    @property
+    def base_url(self) -> str:
+        assert self._server is not None, "start() the emulator first"
+        return f"http://127.0.0.1:{self._server.server_address[1]}{API_PREFIX}"
+
+    def start(self) -> NeonEmulator:
+        if self._sslmode is None:
+            with self._pg() as conn:
+                row = conn.execute("SHOW ssl").fetchone()
+            self._sslmode = "require" if row and row[0] == "on" else "disable"
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
+        self._server.daemon_threads = True
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop serving and drop every database and role the emulator created."""
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+        with self._lock:
+            for project in list(self.projects.values()):
+                self._drop_pg(project)
+            self.projects.clear()
+
+    def __enter__(self) -> NeonEmulator:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # -- test controls -----------------------------------------------------------------------
+
+    def inject(
+        self,
+        status: int,
+        *,
+        count: int = 1,
+        retry_after: float | None = None,
+        method: str | None = None,
+        path: str | None = None,
+        message: str = "",
+    ) -> None:
+        """The next `count` matching requests get `status` (with Retry-After when given)."""
+        with self._lock:
+            self.faults.append(Fault(status, count, retry_after, method, path, message))
+
+    def slow(self, seconds: float) -> None:
+        self.delay = seconds
+
+    def fail_operations(self, action: str, error: str) -> None:
+        """Operations with this action created from now on end `failed` with `error`."""
+        self.failing_actions[action] = error
+
+    def reset(self) -> None:
+        with self._lock:
+            self.faults.clear()
+            self.failing_actions.clear()
+            self.delay = 0.0
+            self.requests.clear()
+
+    def seed_projects(self, count: int, prefix: str = "seed") -> list[str]:
+        """Projects that only appear in listings (no Postgres objects): for pagination tests."""
+        ids = []
+        with self._lock:
+            for i in range(count):
+                project = self._new_project_record(f"{prefix}-{i:04d}", "aws-us-east-2", 17)
+                project.listing_only = True
+                ids.append(project.data["id"])
+        return ids
+
+    def password_of(self, project_id: str) -> str:
+        return next(iter(self.projects[project_id].passwords.values()))
+
+    def count(self, method: str, path_part: str) -> int:
+        return sum(1 for r in self.requests if r["method"] == method and path_part in r["path"])
+
+    # -- Postgres ----------------------------------------------------------------------------
+
+    def _pg(self) -> psycopg.Connection[Any]:
+        return psycopg.connect(self.admin_conninfo, autocommit=True, connect_timeout=10)
+
+    def _create_pg(self, project: Project, role: str, password: str, database: str) -> None:
+        with self._pg() as conn:
+            conn.execute(
+                sql.SQL("CREATE ROLE {} LOGIN PASSWORD {}").format(
+                    sql.Identifier(role), sql.Literal(password)
+                )
+            )
+            conn.execute(
+                sql.SQL("CREATE DATABASE {} OWNER {}").format(
+                    sql.Identifier(database), sql.Identifier(role)
+                )
+            )
+        project.pg_databases.append(database)
+
+    def _copy_pg(self, project: Project, parent_db: str, database: str, owner: str) -> None:
+        with self._pg() as conn:
+            try:
+                conn.execute(
+                    sql.SQL("CREATE DATABASE {} OWNER {} TEMPLATE {}").format(
+                        sql.Identifier(database), sql.Identifier(owner), sql.Identifier(parent_db)
+                    )
+                )
+            except psycopg.errors.ObjectInUse:
+                # Someone is connected to the parent: Postgres cannot copy it, start empty.
+                conn.execute(
+                    sql.SQL("CREATE DATABASE {} OWNER {}").format(
+                        sql.Identifier(database), sql.Identifier(owner)
+                    )
+                )
+        project.pg_databases.append(database)
+
+    def _drop_pg(self, project: Project) -> None:
+        if project.listing_only:
+            return
+        with self._pg() as conn:
+            for database in project.pg_databases:
+                conn.execute(
+                    sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
+                        sql.Identifier(database)
+                    )
+                )
+            for role in project.passwords:
+                conn.execute(sql.SQL("DROP ROLE IF EXISTS {}").format(sql.Identifier(role)))
+        project.pg_databases.clear()
+
+    # -- model -------------------------------------------------------------------------------
+
+    def _new_project_record(self, name: str, region: str, pg_version: int) -> Project:
+        self._ids += 1
+        number = f"{random.randrange(10**8):08d}"  # noqa: S311
+        pid = f"{_slug()}-{number}"
+        now = _now()
+        data = {
+            "id": pid,
+            "name": name,
+            "region_id": region,
+            "pg_version": pg_version,
+            "platform_id": "aws",
+            "provisioner": "k8s-neonvm",
+            "proxy_host": self._region_host(region),
+            "store_passwords": True,
+            "creation_source": "console",
+            "owner_id": "emulator-user",
+            "created_at": now,
+            "updated_at": now,
+            "_seq": self._ids,
+        }
+        project = Project(data=data, number=number)
+        self.projects[pid] = project
+        return project
+
+    @staticmethod
+    def _region_host(region: str) -> str:
+        cloud, _, area = region.partition("-")
+        return f"{area}.{cloud}.neon.test"
+
+    def _operation(self, project: Project, action: str, branch_id: str, endpoint_id: str | None) -> Json:
+        now = _now()
+        op = {
+            "id": str(uuid.uuid4()),
+            "project_id": project.data["id"],
+            "branch_id": branch_id,
+            "endpoint_id": endpoint_id,
+            "action": action,
+            "status": "running",
+            "failures_count": 0,
+            "created_at": now,
+            "updated_at": now,
+            "total_duration_ms": 0,
+            "_started": time.monotonic(),
+            "_fail": self.failing_actions.get(action),
+        }
+        project.operations.append(op)
+        return op
+
+    def _refresh(self, project: Project) -> None:
+        """Operations finish (or fail) `op_seconds` after they start; states follow."""
+        for op in project.operations:
+            if op["status"] != "running":
+                continue
+            elapsed = time.monotonic() - op["_started"]
+            if elapsed >= self.op_seconds:
+                op["status"] = "failed" if op["_fail"] else "finished"
+                if op["_fail"]:
+                    op["error"] = op["_fail"]
+                    op["failures_count"] = 1
+                op["updated_at"] = _now()
+                op["total_duration_ms"] = int(elapsed * 1000)
+        for branch in project.branches.values():
+            if branch["current_state"] == "init" and not self._running(project, branch["id"]):
+                branch["current_state"] = "ready"
+                branch.pop("pending_state", None)
+        for endpoint in project.endpoints.values():
+            if endpoint["current_state"] == "init" and not self._running(
+                project, endpoint["branch_id"]
+            ):
+                endpoint["current_state"] = "active"
+                endpoint.pop("pending_state", None)
+
+    @staticmethod
+    def _running(project: Project, branch_id: str | None = None) -> bool:
+        return any(
+            op["status"] == "running" and (branch_id is None or op["branch_id"] == branch_id)
+            for op in project.operations
+        )
+
+    def _add_branch(
+        self, project: Project, name: str, parent: Json | None, expires_at: str | None
+    ) -> tuple[Json, Json, list[Json]]:
+        number = project.number
+        bid = f"br-{_slug()}-{secrets.token_hex(4)}"
+        eid = f"ep-{_slug()}-{secrets.token_hex(4)}"
+        now = _now()
+        branch = {
+            "id": bid,
+            "project_id": project.data["id"],
+            "name": name,
+            "current_state": "init",
+            "pending_state": "ready",
+            "default": parent is None,
+            "primary": parent is None,
+            "protected": False,
+            "created_at": now,
+            "updated_at": now,
+        }
+        if parent is not None:
+            branch["parent_id"] = parent["id"]
+        if expires_at:
+            branch["expires_at"] = expires_at
+        endpoint = {
+            "id": eid,
+            "project_id": project.data["id"],
+            "branch_id": bid,
+            "host": f"{eid}.{self._region_host(project.data['region_id'])}",
+            "region_id": project.data["region_id"],
+            "type": "read_write",
+            "current_state": "init",
+            "pending_state": "active",
+            "pooler_enabled": True,
+            "pooler_mode": "transaction",
+            "autoscaling_limit_min_cu": 0.25,
+            "autoscaling_limit_max_cu": 2,
+            "suspend_timeout_seconds": 0,
+            "created_at": now,
+            "updated_at": now,
+        }
+        if parent is None:
+            role = f"neondb_owner_{number}"
+            password = "npg_" + "".join(
+                secrets.choice(string.ascii_letters + string.digits) for _ in range(12)
+            )
+            database = f"neondb_{number}"
+            self._create_pg(project, role, password, database)
+            project.passwords[role] = password
+        else:
+            parent_db = project.databases[parent["id"]][0]
+            role = parent_db["owner_name"]
+            database = f"{parent_db['name']}_{bid.rsplit('-', 1)[1]}"
+            self._copy_pg(project, parent_db["name"], database, role)
+        project.branches[bid] = branch
+        project.endpoints[eid] = endpoint
+        project.roles[bid] = [
+            {"branch_id": bid, "name": role, "protected": False, "created_at": now, "updated_at": now}
+        ]
+        project.databases[bid] = [
+            {
+                "id": len(project.pg_databases),
+                "branch_id": bid,
+                "name": database,
+                "owner_name": role,
+                "created_at": now,
+                "updated_at": now,
+            }
+        ]
+        ops = [
+            self._operation(project, "create_branch" if parent else "create_timeline", bid, None),
+            self._operation(project, "start_compute", bid, eid),
+        ]
+        return branch, endpoint, ops
+
+    def uri(self, project: Project, branch_id: str, database: str, role: str, pooled: bool) -> str:
+        endpoint = next(e for e in project.endpoints.values() if e["branch_id"] == branch_id)
+        host = self._pooler(endpoint["host"]) if pooled else endpoint["host"]
+        password = project.passwords[role]
+        return (
+            f"postgresql://{quote(role, safe='')}:{quote(password, safe='')}@{host}:"
+            f"{self.pg_port}/{quote(database, safe='')}"
+            f"?sslmode={self._sslmode}&hostaddr={self.pg_hostaddr}"
+        )
+
+    @staticmethod
+    def _pooler(host: str) -> str:
+        first, _, rest = host.partition(".")
+        return f"{first}-pooler.{rest}"
+
+    # -- API ---------------------------------------------------------------------------------
+
+    def handle(self, method: str, path: str, query: Json, body: Json | None) -> tuple[int, Json]:
+        with self._lock:
+            for project in self.projects.values():
+                self._refresh(project)
+            parts = [p for p in path.split("/") if p]
+            if parts == ["projects"]:
+                if method == "GET":
+                    return 200, self._list_projects(query)
+                if method == "POST":
+                    return 201, self._create_project(body or {})
+            if len(parts) < 2 or parts[0] != "projects":
+                raise ApiError(404, f"unknown path {path}")
+            project = self._project(parts[1])
+            rest = parts[2:]
+            if rest == [] and method == "GET":
+                return 200, {"project": self._public(project.data)}
+            if rest == [] and method == "DELETE":
+                self._refuse_if_busy(project)
+                self._drop_pg(project)
+                del self.projects[project.data["id"]]
+                return 200, {"project": self._public(project.data)}
+            if rest == ["connection_uri"] and method == "GET":
+                return 200, self._connection_uri(project, query)
+            if rest == ["endpoints"] and method == "GET":
+                return 200, {"endpoints": list(project.endpoints.values())}
+            if rest == ["operations"] and method == "GET":
+                ops = sorted(project.operations, key=lambda o: o["created_at"], reverse=True)
+                return 200, {"operations": [self._public(o) for o in ops], "pagination": {}}
+            if len(rest) == 2 and rest[0] == "operations" and method == "GET":
+                op = next((o for o in project.operations if o["id"] == rest[1]), None)
+                if op is None:
+                    raise ApiError(404, "operation not found")
+                return 200, {"operation": self._public(op)}
+            if rest == ["branches"] and method == "GET":
+                return 200, self._list_branches(project, query)
+            if rest == ["branches"] and method == "POST":
+                return 201, self._create_branch(project, body or {})
+            if len(rest) >= 2 and rest[0] == "branches":
+                branch = project.branches.get(rest[1])
+                if branch is None:
+                    raise ApiError(404, "branch not found")
+                if len(rest) == 2 and method == "GET":
+                    return 200, {"branch": branch}
+                if len(rest) == 2 and method == "DELETE":
+                    return 200, self._delete_branch(project, branch)
+                if rest[2:] == ["databases"] and method == "GET":
+                    return 200, {"databases": project.databases[branch["id"]]}
+                if rest[2:] == ["roles"] and method == "GET":
+                    return 200, {"roles": project.roles[branch["id"]]}
+            raise ApiError(404, f"unknown path {method} {path}")
+
+    @staticmethod
+    def _public(data: Json) -> Json:
+        return {k: v for k, v in data.items() if not k.startswith("_")}
+
+    def _project(self, pid: str) -> Project:
+        project = self.projects.get(pid)
+        if project is None:
+            raise ApiError(404, f"project {pid} not found")
+        return project
+
+    def _refuse_if_busy(self, project: Project) -> None:
+        if self._running(project):
+            raise ApiError(423, BUSY)
+
+    def _list_projects(self, query: Json) -> Json:
+        try:
+            limit = int(query.get("limit", 10))
+        except ValueError:
+            raise ApiError(400, "invalid request: limit must be an integer") from None
+        if not 1 <= limit <= 400:
+            raise ApiError(400, "invalid request: limit must be between 1 and 400")
+        search = query.get("search", "")
+        items = sorted(self.projects.values(), key=lambda p: p.data["_seq"])
+        items = [p for p in items if search in p.data["name"] or search in p.data["id"]]
+        cursor = query.get("cursor")
+        if cursor:
+            ids = [p.data["id"] for p in items]
+            items = items[ids.index(cursor) + 1 :] if cursor in ids else []
+        page = [self._public(p.data) for p in items[:limit]]
+        return {"projects": page, "pagination": {"cursor": page[-1]["id"] if page else cursor}}
+
+    def _list_branches(self, project: Project, query: Json) -> Json:
+        branches = list(project.branches.values())
+        cursor, limit = query.get("cursor"), int(query.get("limit", 10000))
+        if cursor:
+            ids = [b["id"] for b in branches]
+            branches = branches[ids.index(cursor) + 1 :] if cursor in ids else []
+        page = branches[:limit]
+        return {
+            "branches": page,
+            "pagination": {"next": page[-1]["id"] if page else "", "sort_by": "created_at"},
+        }
+
+    def _create_project(self, body: Json) -> Json:
+        spec = body.get("project")
+        if not isinstance(spec, dict):
+            raise ApiError(
+                400, "invalid request: decode application/json: invalid: project (field required)"
+            )
+        pg_version = int(spec.get("pg_version") or 17)
+        if not 14 <= pg_version <= 18:
+            raise ApiError(400, f"invalid request: pg_version {pg_version} is not supported")
+        region = spec.get("region_id") or "aws-us-east-2"
+        name = spec.get("name") or _slug()
+        project = self._new_project_record(name, region, pg_version)
+        try:
+            branch, endpoint, ops = self._add_branch(project, "main", None, None)
+        except Exception:
+            del self.projects[project.data["id"]]
+            self._drop_pg(project)
+            raise
+        project.data["default_branch_id"] = branch["id"]
+        role = project.roles[branch["id"]][0]
+        database = project.databases[branch["id"]][0]
+        uri = self.uri(project, branch["id"], database["name"], role["name"], pooled=False)
+        return {
+            "project": self._public(project.data),
+            "connection_uris": [
+                {
+                    "connection_uri": uri,
+                    "connection_parameters": {
+                        "database": database["name"],
+                        "password": project.passwords[role["name"]],
+                        "role": role["name"],
+                        "host": endpoint["host"],
+                        "pooler_host": self._pooler(endpoint["host"]),
+                    },
+                }
+            ],
+            "roles": [{**role, "password": project.passwords[role["name"]]}],
+            "databases": [database],
+            "operations": [self._public(op) for op in ops],
+            "branch": branch,
+            "endpoints": [endpoint],
+        }
+
+    def _create_branch(self, project: Project, body: Json) -> Json:
+        self._refuse_if_busy(project)
+        spec = body.get("branch") or {}
+        parent_id = spec.get("parent_id") or project.data["default_branch_id"]
+        parent = project.branches.get(parent_id)
+        if parent is None:
+            raise ApiError(404, f"parent branch {parent_id} not found")
+        name = spec.get("name") or f"br-{_slug()}"
+        if any(b["name"] == name for b in project.branches.values()):
+            raise ApiError(409, f"branch {name} already exists")
+        branch, endpoint, ops = self._add_branch(project, name, parent, spec.get("expires_at"))
+        return {
+            "branch": branch,
+            "endpoints": [endpoint] if body.get("endpoints") else [],
+            "operations": [self._public(op) for op in ops],
+            "roles": project.roles[branch["id"]],
+            "databases": project.databases[branch["id"]],
+        }
+
+    def _delete_branch(self, project: Project, branch: Json) -> Json:
+        self._refuse_if_busy(project)
+        if branch["id"] == project.data.get("default_branch_id"):
+            raise ApiError(400, "cannot delete the default branch")
+        database = project.databases.pop(branch["id"])[0]["name"]
+        with self._pg() as conn:
+            conn.execute(
+                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(database))
+            )
+        project.pg_databases.remove(database)
+        project.roles.pop(branch["id"])
+        del project.branches[branch["id"]]
+        for eid in [e for e, ep in project.endpoints.items() if ep["branch_id"] == branch["id"]]:
+            del project.endpoints[eid]
+        op = self._operation(project, "delete_timeline", branch["id"], None)
+        return {"branch": branch, "operations": [self._public(op)]}
+
+    def _connection_uri(self, project: Project, query: Json) -> Json:
+        database, role = query.get("database_name"), query.get("role_name")
+        if not database or not role:
+            raise ApiError(400, "invalid request: database_name and role_name are required")
+        branch_id = query.get("branch_id") or project.data["default_branch_id"]
+        if branch_id not in project.branches:
+            raise ApiError(404, f"branch {branch_id} not found")
+        if not any(d["name"] == database for d in project.databases[branch_id]):
+            raise ApiError(404, f"database {database} not found")
+        if not any(r["name"] == role for r in project.roles[branch_id]):
+            raise ApiError(404, f"role {role} not found")
+        pooled = query.get("pooled") == "true"
+        return {"uri": self.uri(project, branch_id, database, role, pooled)}
+
+    # -- HTTP glue ---------------------------------------------------------------------------
+
+    def control(self, method: str, action: str, body: Json) -> tuple[int, Json]:
+        if method == "GET" and action == "requests":
+            return 200, {"requests": list(self.requests)}
+        if method != "POST":
+            raise ApiError(405, "control endpoints take POST")
+        if action == "faults":
+            self.inject(**body)
+        elif action == "slow":
+            self.slow(float(body.get("seconds", 0)))
+        elif action == "fail_operations":
+            self.fail_operations(body["action"], body["error"])
+        elif action == "reset":
+            self.reset()
+        else:
+            raise ApiError(404, f"unknown control {action}")
+        return 200, {"ok": True}
+
+    def take_fault(self, method: str, path: str) -> Fault | None:
+        with self._lock:
+            for fault in self.faults:
+                if fault.matches(method, path):
+                    fault.count -= 1
+                    return fault
+        return None
+
+
+def _handler(emulator: NeonEmulator) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+            pass  # quiet: the request log lives in emulator.requests
+
+        def do_GET(self) -> None:
+            self._serve("GET")
+
+        def do_POST(self) -> None:
+            self._serve("POST")
+
+        def do_DELETE(self) -> None:
+            self._serve("DELETE")
+
+        def _serve(self, method: str) -> None:
+            split = urlsplit(self.path)
+            path = split.path
+            query = {k: v[0] for k, v in parse_qs(split.query).items()}
+            length = int(self.headers.get("Content-Length") or 0)
+            raw = self.rfile.read(length) if length else b""
+            request_id = self.headers.get("X-Request-ID") or str(uuid.uuid4())
+            status, headers, payload = 500, {}, {}
+            try:
+                body = json.loads(raw) if raw else None
+                if path.startswith("/_emulator/"):
+                    status, payload = emulator.control(method, path.rsplit("/", 1)[1], body or {})
+                else:
+                    status, payload = self._api(method, path, query, body)
+            except ApiError as exc:
+                status, headers = exc.status, exc.headers
+                payload = {"code": "", "message": exc.message, "request_id": request_id}
+            except ValueError:
+                status = 400
+                payload = {"code": "", "message": "invalid request: body is not JSON",
+                           "request_id": request_id}  # fmt: skip
+            except Exception as exc:  # a bug in the emulator: answer, and say what
+                status = 500
+                payload = {"code": "", "message": f"emulator error: {type(exc).__name__}",
+                           "request_id": request_id}  # fmt: skip
+            if not path.startswith("/_emulator/"):
+                with emulator._lock:
+                    emulator.requests.append({"method": method, "path": path, "status": status})
+            data = json.dumps(payload).encode()
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            for name, value in headers.items():
+                self.send_header(name, value)
+            self.end_headers()
+            self.wfile.write(data)
+
+        def _api(self, method: str, path: str, query: Json, body: Json | None) -> tuple[int, Json]:
+            if not path.startswith(API_PREFIX + "/"):
+                raise ApiError(404, f"unknown path {path}")
+            path = path[len(API_PREFIX) :]
+            if emulator.delay:
+                time.sleep(emulator.delay)
+            auth = self.headers.get("Authorization", "")
+            key = auth[7:] if auth.startswith("Bearer ") else ""
+            if key in emulator.forbidden_keys:
+                raise ApiError(403, "forbidden: the API key has no access to this resource")
+            if key not in emulator.api_keys:
+                raise ApiError(401, "authentication required")
+            fault = emulator.take_fault(method, path)
+            if fault is not None:
+                headers = {}
+                if fault.retry_after is not None:
+                    headers["Retry-After"] = f"{fault.retry_after:g}"
+                message = fault.message or HTTPStatus(fault.status).phrase
+                if fault.status == 423 and not fault.message:
+                    message = BUSY
+                raise ApiError(fault.status, message, headers)
+            return emulator.handle(method, path, query, body)
+
+    return Handler
+
+
+def main() -> None:
+    """Standalone: serve until SIGTERM/SIGINT; the first stdout line is the base URL."""
+    import signal
+
+    admin_url = os.environ.get("NEON_EMULATOR_ADMIN_URL")
+    if not admin_url:
+        sys.exit("set NEON_EMULATOR_ADMIN_URL to a superuser URL of a loopback Postgres")
+    emulator = NeonEmulator(
+        admin_url,
+        api_key=os.environ.get("NEON_EMULATOR_API_KEY", DEFAULT_KEY),
+        op_seconds=float(os.environ.get("NEON_EMULATOR_OP_SECONDS", "0.3")),
+    )
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    with emulator:
+        print(emulator.base_url, flush=True)
+        with contextlib.suppress(KeyboardInterrupt):
+            stop.wait()
+
+
+if __name__ == "__main__":
+    main()
