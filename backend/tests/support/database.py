@@ -38,4 +38,5 @@ def truncate_all(url: str) -> None:
 
 def query(url: str, sql: str, *params: object) -> list[tuple[object, ...]]:
     with psycopg.connect(libpq(url), autocommit=True) as conn:
-        return conn.execute(sql, params).fetchall()  # type: ignore[arg-type]
+        cursor = conn.execute(sql, params)  # type: ignore[arg-type]
+        return cursor.fetchall() if cursor.description else []

@@ -1,0 +1,116 @@
+"""Settings: one clear line per problem, naming the variable, never showing a secret."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from aido.core.config import DEV_JWT_SECRET, ConfigError, Settings, load_settings
+
+PASSWORD = "hunter2-very-secret"
+GOOD_URL = f"postgresql://app:{PASSWORD}@localhost:5432/app"
+STRONG_SECRET = "x" * 40
+
+
+@pytest.fixture
+def env(monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
+    for name in ("DATABASE_URL", "DATABASE_DIRECT_URL", "JWT_SECRET", "API_PORT", "DB_POOL_SIZE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AIDO_ENV_FILE", "")
+    return monkeypatch
+
+
+def error_line(env: pytest.MonkeyPatch) -> str:
+    with pytest.raises(ConfigError) as info:
+        load_settings()
+    message = str(info.value)
+    assert "\n" not in message
+    assert PASSWORD not in message
+    return message
+
+
+def test_defaults(env: pytest.MonkeyPatch) -> None:
+    env.setenv("DATABASE_URL", GOOD_URL)
+    settings = load_settings()
+    assert f"postgresql+psycopg://app:{PASSWORD}@localhost:5432/app" == settings.DATABASE_URL
+    assert (settings.DB_POOL_SIZE, settings.DB_MAX_OVERFLOW) == (5, 10)
+    assert settings.DB_POOL_RECYCLE < 300  # below Neon's idle suspend
+    assert settings.uses_dev_secret
+    assert PASSWORD not in settings.redacted_database_url
+
+
+def test_missing_database_url_names_it(env: pytest.MonkeyPatch) -> None:
+    assert error_line(env).startswith("configuration error: DATABASE_URL is not set")
+
+
+def test_malformed_database_url_says_why_without_the_password(env: pytest.MonkeyPatch) -> None:
+    env.setenv("DATABASE_URL", f"mysql://app:{PASSWORD}@localhost/app")
+    line = error_line(env)
+    assert "DATABASE_URL" in line and "scheme" in line
+
+
+def test_short_jwt_secret_is_refused(env: pytest.MonkeyPatch) -> None:
+    env.setenv("DATABASE_URL", GOOD_URL)
+    env.setenv("JWT_SECRET", "short-secret-value")
+    line = error_line(env)
+    assert "JWT_SECRET" in line and "32 bytes" in line
+    assert "short-secret-value" not in line
+
+
+def test_strong_jwt_secret_and_numbers_from_env(env: pytest.MonkeyPatch) -> None:
+    env.setenv("DATABASE_URL", GOOD_URL)
+    env.setenv("JWT_SECRET", STRONG_SECRET)
+    env.setenv("DB_POOL_SIZE", "7")
+    settings = load_settings()
+    assert settings.JWT_SECRET == STRONG_SECRET and not settings.uses_dev_secret
+    assert settings.DB_POOL_SIZE == 7
+
+
+@pytest.mark.parametrize(("name", "value"), [("API_PORT", "eighty"), ("DB_POOL_SIZE", "0")])
+def test_bad_numbers_name_the_variable(env: pytest.MonkeyPatch, name: str, value: str) -> None:
+    env.setenv("DATABASE_URL", GOOD_URL)
+    env.setenv(name, value)
+    assert error_line(env).startswith(f"configuration error: {name}")
+
+
+def test_env_file_is_read_and_the_environment_wins(env: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    env_file = tmp_path / ".env"
+    env_file.write_text(f"DATABASE_URL={GOOD_URL}\nDB_POOL_SIZE=3\nJWT_SECRET={STRONG_SECRET}\n")
+    env.setenv("AIDO_ENV_FILE", str(env_file))
+    env.setenv("DB_POOL_SIZE", "9")
+    settings = load_settings()
+    assert settings.DB_POOL_SIZE == 9
+    assert settings.JWT_SECRET == STRONG_SECRET
+
+
+def test_env_example_documents_every_setting() -> None:
+    assert Settings(DATABASE_URL=GOOD_URL, _env_file=None).JWT_SECRET == DEV_JWT_SECRET
+    example = (Path(__file__).parents[3] / ".env.example").read_text()
+    missing = [name for name in Settings.model_fields if f"{name}=" not in example]
+    assert missing == []
+    assert "never committed" in example
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        [sys.executable, "-m", "uvicorn", "aido.main:app"],
+        [sys.executable, "-m", "aido"],
+    ],
+)
+def test_server_refuses_to_start_with_one_line(argv: list[str]) -> None:
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "AIDO_ENV_FILE": "",
+        "DATABASE_URL": f"postgres://app:{PASSWORD}@localhost/app",
+        "JWT_SECRET": "too-short",
+    }
+    result = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert lines[-1].startswith("configuration error: JWT_SECRET"), result.stderr
+    assert "Traceback" not in result.stderr
+    assert PASSWORD not in result.stderr + result.stdout
