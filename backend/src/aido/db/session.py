@@ -18,6 +18,7 @@ from sqlalchemy.sql import Executable
 from aido.core.config import Settings
 from aido.db.errors import DatabaseUnavailable
 from aido.db.retry import RetryBudgetExhausted, retry_transient
+from aido.db.transient import is_transient
 
 T = TypeVar("T")
 Row = dict[str, Any]
@@ -61,8 +62,19 @@ class Database:
         return rows[0] if rows else None
 
     async def ping(self) -> None:
-        async with self.engine.connect() as conn:
-            await conn.exec_driver_sql("SELECT 1")
+        """SELECT 1, tried twice. After a suspend (Neon, pg_terminate_backend) the pooled
+        connections are dead and the first try only discovers it (SQLAlchemy then invalidates
+        the pool); the second runs on a fresh connection. With one try, /health answered 503
+        after every suspend although the database answered (tests/reliability/test_suspend.py).
+        Callers bound the total time (health: wait_for; start-up: its own deadline)."""
+        for attempt in (1, 2):
+            try:
+                async with self.engine.connect() as conn:
+                    await conn.exec_driver_sql("SELECT 1")
+                return
+            except Exception as exc:
+                if attempt == 2 or not is_transient(exc):
+                    raise
 
 
 def get_session(request: Request) -> Database:
