@@ -1,4 +1,8 @@
-"""Dependencies shared by the routes: the database handle, settings and the caller's id."""
+"""Dependencies shared by the routes: the database handle, settings and the caller's id.
+
+All are `async def` although none awaits: FastAPI runs a plain `def` dependency in its
+threadpool, a thread hop per dependency on every request.
+"""
 
 from __future__ import annotations
 
@@ -24,7 +28,7 @@ UNAUTHORIZED = HTTPException(
 )
 
 
-def get_settings_dep(request: Request) -> Settings:
+async def get_settings_dep(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
 
@@ -32,7 +36,7 @@ def get_settings_dep(request: Request) -> Settings:
 SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
 
 
-def get_current_user_id(
+async def get_current_user_id(
     settings: SettingsDep, token: Annotated[str | None, Depends(oauth2_scheme)]
 ) -> uuid.UUID:
     """The caller's id from a valid token, with no database round trip.

@@ -77,7 +77,7 @@ class Database:
                     raise
 
 
-def get_session(request: Request) -> Database:
+async def get_session(request: Request) -> Database:
     """FastAPI dependency: the process's database handle (one engine per process)."""
     db: Database = request.app.state.db
     return db
