@@ -1,1 +1,1 @@
-"""scripts/neon: Neon provisioning for aido-todo over the Neon HTTP API v2 (standard library only)."""
+"""scripts/neon: aido-todo's Neon provisioning over the Neon HTTP API v2 (stdlib only)."""

@@ -42,8 +42,13 @@ def build_parser() -> argparse.ArgumentParser:
     target.add_argument("--database", help="database name (default: the branch's only one)")
     target.add_argument("--role", help="role name (default: the database's owner)")
 
-    def add(name: str, func: Callable[..., int], help_: str, *parents: argparse.ArgumentParser,
-            into: argparse._SubParsersAction[argparse.ArgumentParser] = sub) -> argparse.ArgumentParser:  # fmt: skip
+    def add(
+        name: str,
+        func: Callable[..., int],
+        help_: str,
+        *parents: argparse.ArgumentParser,
+        into: argparse._SubParsersAction[argparse.ArgumentParser] = sub,
+    ) -> argparse.ArgumentParser:
         p = into.add_parser(name, help=help_, description=help_, parents=list(parents))
         p.set_defaults(func=func)
         return p

@@ -113,13 +113,17 @@ class Client:
                 message, rid = _error_message(raw)
                 retryable = status in ALWAYS_RETRY or (method == "GET" and status in GET_RETRY)
                 if not retryable or attempt == attempts - 1:
-                    raise _http_error(method, path, status, message, rid or request_id, attempt)
+                    raise _http_error(
+                        method, path, status, message, rid or request_id, attempt
+                    ) from None
                 hint = _retry_after(exc.headers.get("Retry-After"))
                 self._backoff(attempt, hint, f"HTTP {status} on {method} {path}", status)
             except (urllib.error.URLError, OSError, ValueError) as exc:
                 reason = _network_reason(exc)
                 if reason is None:  # a ValueError from json: the body was not JSON
-                    raise NeonError(f"Neon API {method} {path} answered with a non-JSON body")
+                    raise NeonError(
+                        f"Neon API {method} {path} answered with a non-JSON body"
+                    ) from None
                 # A refused connection sent nothing, so even a POST may be repeated.
                 refused = isinstance(getattr(exc, "reason", exc), ConnectionRefusedError)
                 if (method != "GET" and not refused) or attempt == attempts - 1:

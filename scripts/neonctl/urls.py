@@ -23,9 +23,11 @@ def to_psycopg(uri: str) -> str:
     query.setdefault("sslmode", "require")
     if query["sslmode"] != "disable":
         query.setdefault("channel_binding", "require")
-    ordered = {k: query.pop(k) for k in ("sslmode", "channel_binding") if k in query}
-    ordered.update(query)
-    return urlunsplit(parts._replace(query=urlencode(ordered, quote_via=quote, safe="/:,")))
+    first = ("sslmode", "channel_binding")
+    ordered: list[tuple[str, str]] = [(k, query.pop(k)) for k in first if k in query]
+    ordered.extend(query.items())
+    encoded = urlencode(ordered, quote_via=quote, safe="/:,")
+    return urlunsplit(parts._replace(query=encoded))
 
 
 def masked(url: str) -> str:

@@ -132,6 +132,7 @@ class NeonEmulator:
         self.delay = 0.0
         self.failing_actions: dict[str, str] = {}
         self.requests: list[Json] = []
+        self.issued_passwords: list[str] = []  # kept after deletion, for leak checks
         self._lock = threading.RLock()
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
@@ -299,7 +300,9 @@ class NeonEmulator:
         cloud, _, area = region.partition("-")
         return f"{area}.{cloud}.neon.test"
 
-    def _operation(self, project: Project, action: str, branch_id: str, endpoint_id: str | None) -> Json:
+    def _operation(
+        self, project: Project, action: str, branch_id: str, endpoint_id: str | None
+    ) -> Json:
         now = _now()
         op = {
             "id": str(uuid.uuid4()),
@@ -397,6 +400,7 @@ class NeonEmulator:
             database = f"neondb_{number}"
             self._create_pg(project, role, password, database)
             project.passwords[role] = password
+            self.issued_passwords.append(password)
         else:
             parent_db = project.databases[parent["id"]][0]
             role = parent_db["owner_name"]
@@ -405,7 +409,13 @@ class NeonEmulator:
         project.branches[bid] = branch
         project.endpoints[eid] = endpoint
         project.roles[bid] = [
-            {"branch_id": bid, "name": role, "protected": False, "created_at": now, "updated_at": now}
+            {
+                "branch_id": bid,
+                "name": role,
+                "protected": False,
+                "created_at": now,
+                "updated_at": now,
+            }
         ]
         project.databases[bid] = [
             {
@@ -678,7 +688,9 @@ def _handler(emulator: NeonEmulator) -> type[BaseHTTPRequestHandler]:
             length = int(self.headers.get("Content-Length") or 0)
             raw = self.rfile.read(length) if length else b""
             request_id = self.headers.get("X-Request-ID") or str(uuid.uuid4())
-            status, headers, payload = 500, {}, {}
+            status: int = 500
+            headers: dict[str, str] = {}
+            payload: Json = {}
             try:
                 body = json.loads(raw) if raw else None
                 if path.startswith("/_emulator/"):
