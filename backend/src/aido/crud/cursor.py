@@ -33,6 +33,8 @@ def decode(cursor: str, sort: TaskSort, order: SortOrder) -> tuple[Any, uuid.UUI
         c_sort, c_order, value, last_id = orjson.loads(raw)
         last = uuid.UUID(last_id)
         key: Any = datetime.fromisoformat(value) if sort is not TaskSort.TITLE else str(value)
+        if isinstance(key, str) and "\x00" in key:
+            raise ValueError("NUL")  # Postgres text cannot hold it: a forged cursor
     except (binascii.Error, ValueError, TypeError, orjson.JSONDecodeError):
         raise _bad("Invalid cursor") from None
     if (c_sort, c_order) != (sort.value, order.value):

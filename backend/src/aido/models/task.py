@@ -7,7 +7,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Annotated
 
-from pydantic import ConfigDict, StringConstraints
+from pydantic import AfterValidator, ConfigDict, StringConstraints
 from sqlalchemy import Column, ForeignKey, Index, Uuid, text
 from sqlmodel import Field, SQLModel
 
@@ -17,8 +17,20 @@ TITLE_MAX = 200
 DESCRIPTION_MAX = 2000
 IDEMPOTENCY_KEY_MAX = 200
 
-Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=TITLE_MAX)]
-Description = Annotated[str, StringConstraints(max_length=DESCRIPTION_MAX)]
+
+def no_nul(value: str) -> str:
+    # Postgres text cannot hold U+0000: refuse it here (422) instead of failing in the driver.
+    if "\x00" in value:
+        raise ValueError("must not contain NUL (U+0000) characters")
+    return value
+
+
+NoNul = AfterValidator(no_nul)
+Title = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=TITLE_MAX), NoNul
+]
+Description = Annotated[str, StringConstraints(max_length=DESCRIPTION_MAX), NoNul]
+SearchText = Annotated[str, NoNul]
 
 
 class TaskBase(SQLModel):

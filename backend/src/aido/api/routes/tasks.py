@@ -13,6 +13,7 @@ from aido.api.responses import errors
 from aido.crud import tasks
 from aido.models.task import (
     IDEMPOTENCY_KEY_MAX,
+    SearchText,
     SortOrder,
     TaskCreate,
     TaskList,
@@ -45,7 +46,7 @@ async def list_tasks(
     cursor: Annotated[str | None, Query(max_length=512)] = None,
     completed: bool | None = None,
     q: Annotated[
-        str | None,
+        SearchText | None,
         Query(max_length=200, description="Case-insensitive text in title or description"),
     ] = None,
     sort: TaskSort = TaskSort.CREATED_AT,
