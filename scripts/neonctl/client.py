@@ -184,7 +184,10 @@ def _http_error(
             "https://console.neon.tech/app/settings/api-keys and set NEON_API_KEY"
         )
     if status == 404:
-        return NotFoundError(f"not found (HTTP 404 on {method} {path}){detail}")
+        return NotFoundError(
+            f"not found (HTTP 404 on {method} {path}){detail}; check --project-id or "
+            "NEON_PROJECT_ID (`scripts/neon projects` lists what the key can see)"
+        )
     if status == 429:
         return RateLimitedError(
             f"Neon rate limit (HTTP 429) still hit after {retries} retries{rid}; wait a "
