@@ -1,0 +1,153 @@
+"""Access tokens: HS256 with sub/iat/exp; every bad token is 401 with WWW-Authenticate."""
+
+from __future__ import annotations
+
+import base64
+import time
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+
+import httpx
+import jwt
+import orjson
+import pytest
+
+from aido.core.config import DEV_JWT_SECRET
+from tests.api.accounts import bearer, forge, quick_user
+from tests.api.errors import assert_401
+from tests.support.server import base_env, run_server
+from tests.support.users import UserSession
+
+OTHER_SECRET = "another-secret-that-is-long-enough-0123456789"
+
+
+def _b64(data: dict[str, object]) -> str:
+    return base64.urlsafe_b64encode(orjson.dumps(data)).rstrip(b"=").decode()
+
+
+def _claims(user: UserSession, **overrides: object) -> dict[str, object]:
+    now = int(time.time())
+    claims: dict[str, object] = {"sub": str(user.id), "iat": now, "exp": now + 600}
+    claims.update(overrides)
+    return {k: v for k, v in claims.items() if v is not None}
+
+
+def test_issued_token_is_hs256_with_sub_iat_exp(
+    client: httpx.Client, database_url: str, jwt_secret: str
+) -> None:
+    user = quick_user(client, database_url)
+    assert jwt.get_unverified_header(user.token)["alg"] == "HS256"
+    claims = jwt.decode(user.token, jwt_secret, algorithms=["HS256"])
+    assert claims["sub"] == str(user.id)
+    assert claims["exp"] - claims["iat"] == 60 * 60
+    assert abs(claims["iat"] - time.time()) < 60
+
+
+def test_a_token_forged_with_the_server_secret_is_accepted(
+    client: httpx.Client, database_url: str, jwt_secret: str
+) -> None:
+    # The control for the cases below: the forging itself is right, only the flaw differs.
+    user = quick_user(client, database_url)
+    response = client.get("/users/me", headers=bearer(forge(_claims(user), jwt_secret)))
+    assert response.status_code == 200, response.text
+    assert response.json()["id"] == str(user.id)
+
+
+def _tampered_signature(user: UserSession, secret: str) -> str:
+    header, payload, _ = forge(_claims(user), secret).split(".")
+    _, _, foreign = forge(_claims(user), OTHER_SECRET).split(".")
+    return f"{header}.{payload}.{foreign}"
+
+
+def _tampered_payload(user: UserSession, secret: str) -> str:
+    header, _, signature = forge(_claims(user), secret).split(".")
+    return f"{header}.{_b64(_claims(user, sub=str(uuid.uuid4())))}.{signature}"
+
+
+def _alg_none(user: UserSession, secret: str) -> str:
+    return f"{_b64({'alg': 'none', 'typ': 'JWT'})}.{_b64(_claims(user))}."
+
+
+BAD_TOKENS: dict[str, Callable[[UserSession, str], str]] = {
+    "malformed": lambda u, s: "not-a-jwt",
+    "three-garbage-parts": lambda u, s: "abc.def.ghi",
+    "tampered-signature": _tampered_signature,
+    "tampered-payload": _tampered_payload,
+    "expired": lambda u, s: forge(
+        _claims(u, iat=int(time.time()) - 7200, exp=int(time.time()) - 5), s
+    ),
+    "other-secret": lambda u, s: forge(_claims(u), OTHER_SECRET),
+    "alg-none": _alg_none,
+    "alg-HS512": lambda u, s: forge(_claims(u), s, "HS512"),
+    "no-exp": lambda u, s: forge({"sub": str(u.id), "iat": int(time.time())}, s),
+    "no-iat": lambda u, s: forge(_claims(u, iat=None), s),
+    "no-sub": lambda u, s: forge(_claims(u, sub=None), s),
+    "sub-not-a-uuid": lambda u, s: forge(_claims(u, sub="admin"), s),
+    "sub-of-no-user": lambda u, s: forge(_claims(u, sub=str(uuid.uuid4())), s),
+}
+
+
+@pytest.mark.parametrize("case", list(BAD_TOKENS))
+def test_bad_token_is_401_with_www_authenticate(
+    client: httpx.Client, database_url: str, jwt_secret: str, case: str
+) -> None:
+    user = quick_user(client, database_url)
+    token = BAD_TOKENS[case](user, jwt_secret)
+    assert_401(client.get("/users/me", headers=bearer(token)))
+    assert_401(client.get("/tasks", headers=bearer(token)))
+    assert_401(client.post("/tasks", json={"title": "x"}, headers=bearer(token)))
+
+
+@pytest.mark.parametrize(
+    "authorization",
+    [None, "", "Bearer", "Basic dXNlcjpwYXNz", "Token abc", "Bearer a b"],
+    ids=["absent", "empty", "scheme-only", "basic", "other-scheme", "two-tokens"],
+)
+def test_missing_token_is_401_with_www_authenticate(
+    client: httpx.Client, authorization: str | None
+) -> None:
+    headers = {} if authorization is None else {"Authorization": authorization}
+    assert_401(client.get("/users/me", headers=headers))
+
+
+def test_token_of_a_deleted_user_is_401_everywhere(client: httpx.Client, database_url: str) -> None:
+    user = quick_user(client, database_url)
+    task = client.post("/tasks", json={"title": "t"}, headers=user.headers).json()
+    assert client.delete("/users/me", headers=user.headers).status_code == 204
+    h = user.headers
+    assert_401(client.get("/users/me", headers=h))
+    assert_401(client.delete("/users/me", headers=h))
+    assert_401(client.get("/tasks", headers=h))
+    assert_401(client.post("/tasks", json={"title": "t"}, headers=h))
+    assert_401(client.get(f"/tasks/{task['id']}", headers=h))
+    assert_401(client.patch(f"/tasks/{task['id']}", json={"title": "u"}, headers=h))
+    assert_401(client.post(f"/tasks/{task['id']}/complete", headers=h))
+    assert_401(client.post(f"/tasks/{task['id']}/reopen", headers=h))
+    assert_401(client.delete(f"/tasks/{task['id']}", headers=h))
+
+
+@pytest.mark.slow
+def test_start_up_refuses_a_short_secret_without_printing_it(
+    database_url: str, tmp_path: Path
+) -> None:
+    secret = "short-but-secret-value"
+    env = base_env(DATABASE_URL=database_url, JWT_SECRET=secret)
+    with run_server(env, tmp_path, wait=False) as server:
+        code = server.process.wait(timeout=30)
+        log = server.log()
+    assert code != 0
+    assert "JWT_SECRET" in log and "32 bytes" in log
+    assert secret not in log
+
+
+@pytest.mark.slow
+def test_start_up_warns_loudly_about_the_development_secret(
+    database_url: str, tmp_path: Path
+) -> None:
+    env = base_env(DATABASE_URL=database_url, JWT_SECRET=DEV_JWT_SECRET)
+    with run_server(env, tmp_path) as server:
+        assert httpx.get(server.url + "/health/live").status_code == 200
+        log = server.log()
+    assert "WARNING" in log and "JWT_SECRET is the development default" in log
+    assert DEV_JWT_SECRET not in log
