@@ -1,0 +1,1 @@
+"""The pieces of scripts/bench: database, seed, server, load generator, ceilings, report."""

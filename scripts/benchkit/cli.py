@@ -1,0 +1,141 @@
+"""scripts/bench: argument parsing and the order of a run."""
+
+from __future__ import annotations
+
+import argparse
+import os
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from aido.testing.postgres import provide_postgres
+from benchkit import cases, client, loadgen, machine, report
+from benchkit.database import bench_database, conninfo, server_version
+from benchkit.direct import DIRECT_CASE, run_direct
+from benchkit.progress import say
+from benchkit.result import CaseResult
+from benchkit.seed import seed
+from benchkit.server import run_server
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def parse(argv: list[str]) -> argparse.Namespace:
+    p = argparse.ArgumentParser(
+        prog="scripts/bench",
+        description="Measure the API against /health/live and the direct psycopg query.",
+    )
+    p.add_argument("--quick", action="store_true", help="2 s per case (smoke test)")
+    p.add_argument("--duration", type=int, default=10, help="seconds per case (default 10)")
+    p.add_argument("--warmup", type=int, default=None, help="unmeasured seconds before each case")
+    p.add_argument("--concurrency", type=int, default=16, help="connections (default 16)")
+    p.add_argument(
+        "--workers",
+        type=int,
+        default=None,
+        help="uvicorn workers (default WEB_CONCURRENCY, else the CPU count)",
+    )
+    p.add_argument("--users", type=int, default=100)
+    p.add_argument("--tasks-per-user", type=int, default=1000)
+    p.add_argument(
+        "--login-users",
+        type=int,
+        default=32,
+        help="users logged in and rotated over by the load (default 32)",
+    )
+    p.add_argument("--big-tasks", type=int, default=100_000, help="tasks of the one big user")
+    p.add_argument("--only", default="", help="run only the cases whose name has this text")
+    p.add_argument("--out", type=Path, default=ROOT / "bench" / "results")
+    p.add_argument("--no-write", action="store_true", help="print only, write no result files")
+    args = p.parse_args(argv)  # fmt: skip
+    if args.quick:
+        args.duration = 2
+    if args.warmup is None:
+        args.warmup = 1 if args.quick else 2
+    if args.workers is None:
+        args.workers = int(os.environ.get("WEB_CONCURRENCY") or os.cpu_count() or 1)
+    return args
+
+
+def _line(index: int, total: int, result: CaseResult) -> str:
+    bad = f", first: {result.error_sample}" if result.error_sample else ""
+    return (
+        f"case {index}/{total} {result.name}: {result.rps:,.0f} req/s, "
+        f"p50 {result.p50_ms:.1f} ms, p99 {result.p99_ms:.1f} ms, {result.errors} errors{bad}"
+    )
+
+
+def main(argv: list[str]) -> int:
+    args = parse(argv)
+    wrk = loadgen.ensure_wrk()
+    started = datetime.now(UTC)
+    with provide_postgres(durable=True) as admin_url, bench_database(admin_url) as db_url:
+        data = seed(db_url, users=args.users, tasks_per_user=args.tasks_per_user,
+                    big_tasks=args.big_tasks)  # fmt: skip
+        with run_server(db_url, workers=args.workers, concurrency=args.concurrency) as server:
+            # Argon2 makes each log-in cost ~0.1-1 s of CPU: a sample of the users is logged in
+            # and the load rotates over them (the direct query uses the same owners).
+            active = data.users[: args.login_users]
+            emails = [u.email for u in active] + [data.big.email]
+            tokens = client.login_all(server.url, emails, data.password,
+                                      parallel=2 * args.workers)  # fmt: skip
+            cursors = cases.deep_cursors(db_url, data, args.big_tasks)
+            cases.check_deep_page(server.url, tokens[data.big.email], cursors[0])
+            plan = cases.build(data, tokens, cursors)
+            steps = [n for n in plan if args.only.lower() in n.lower()]
+            if cases.LIVE_CASE not in steps:
+                steps.insert(0, cases.LIVE_CASE)  # the first ratio's denominator
+            # The database ceiling (the second ratio's denominator) runs before the API cases
+            # that touch the database.
+            at = next((i for i, n in enumerate(steps) if n not in cases.NO_DB_WORK), len(steps))
+            steps.insert(at, DIRECT_CASE)
+            results: list[CaseResult] = []
+            direct: CaseResult | None = None
+            for index, name in enumerate(steps, 1):
+                say(f"case {index}/{len(steps)} {name}…")
+                if name == DIRECT_CASE:
+                    result = direct = run_direct(
+                        conninfo(db_url), [u.id for u in active],
+                        concurrency=args.concurrency, processes=args.workers,
+                        seconds=args.duration, warmup=args.warmup,
+                    )  # fmt: skip
+                else:
+                    result = loadgen.run_case(
+                        wrk, name, server.url, plan[name], seconds=args.duration,
+                        warmup=args.warmup, concurrency=args.concurrency,
+                    )  # fmt: skip
+                    results.append(result)
+                say(_line(index, len(steps), result))
+            assert direct is not None
+            facts = machine.describe(
+                ROOT, started_at=started.isoformat(timespec="seconds"),
+                postgres=server_version(db_url), workers=server.workers,
+                pool_per_worker=server.pool_size, wrk=loadgen.wrk_version(wrk),
+                wrk_threads=min(loadgen.THREADS, args.concurrency),
+                concurrency=args.concurrency, seconds=args.duration, warmup=args.warmup,
+                data=f"{args.users} users x {args.tasks_per_user:,} tasks + 1 user x "
+                     f"{args.big_tasks:,} tasks ({data.tasks:,} rows)",
+                quick=args.quick,
+            )  # fmt: skip
+    return _finish(args, started, results, direct, facts)
+
+
+def _finish(
+    args: argparse.Namespace,
+    started: datetime,
+    results: list[CaseResult],
+    direct: CaseResult,
+    facts: dict[str, Any],
+) -> int:
+    data = report.rows(results, direct)
+    print(report.table(data))
+    if not args.no_write:
+        payload = {"machine": facts, "cases": data}
+        stamp = started.strftime("%Y%m%dT%H%M%SZ")
+        json_path, md_path = report.write(args.out, stamp, payload, report.markdown(data, facts))
+        say(f"wrote {json_path.relative_to(ROOT) if json_path.is_relative_to(ROOT) else json_path}"
+            f" and {md_path.name}")  # fmt: skip
+    errors = sum(r["errors"] for r in data)
+    if errors:
+        say(f"{errors} errors: see the table")
+    return 1 if errors else 0
