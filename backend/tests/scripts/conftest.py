@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,8 +15,9 @@ from tests.support.neon_emulator import DEFAULT_KEY, NeonEmulator
 
 REPO = Path(__file__).resolve().parents[3]
 SCRIPT = REPO / "scripts" / "neon"
-# The system interpreter, not the venv: proves the script needs only the standard library.
-SYSTEM_PATH = "/usr/local/bin:/usr/bin:/bin"
+# `python -S` hides every site-packages directory (the venv's included): each run proves the
+# script needs only the standard library, on the suite's own Python (3.11+).
+INTERPRETER = [sys.executable, "-S"]
 
 # Short waits: the emulator's operations finish in 0.2 s, and retries need not be polite here.
 FAST = {
@@ -43,7 +45,6 @@ class Result:
 def script_env(base: str | None, key: str | None = DEFAULT_KEY, **extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("NEON_")}
     env.update(FAST)
-    env["PATH"] = SYSTEM_PATH
     env["AIDO_ENV_FILE"] = ""  # the developer's root .env (and any key in it) stays out
     env.pop("VIRTUAL_ENV", None)
     if base:
@@ -54,9 +55,13 @@ def script_env(base: str | None, key: str | None = DEFAULT_KEY, **extra: str) ->
     return env
 
 
-def run_neon(*args: str, env: dict[str, str], cwd: Path, timeout: float = 60) -> Result:
+def run_neon(
+    *args: str, env: dict[str, str], cwd: Path, timeout: float = 60, shebang: bool = False
+) -> Result:
+    """Run scripts/neon; `shebang=True` runs the file itself (its `#!/usr/bin/env python3`)."""
+    argv = [str(SCRIPT)] if shebang else [*INTERPRETER, str(SCRIPT)]
     proc = subprocess.run(
-        [str(SCRIPT), *args], env=env, cwd=cwd, capture_output=True, text=True, timeout=timeout
+        [*argv, *args], env=env, cwd=cwd, capture_output=True, text=True, timeout=timeout
     )
     result = Result(args, proc.returncode, proc.stdout, proc.stderr)
     # Promises that hold for every run: no traceback, and errors are one line.

@@ -7,6 +7,7 @@ the Neon API notes are checked here directly, over raw HTTP.
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import time
@@ -84,7 +85,7 @@ def test_errors_and_pagination_shapes(emulator: NeonEmulator) -> None:
 
 
 def test_runs_as_a_subprocess_with_control_endpoints(pg_admin_url: str, tmp_path: Path) -> None:
-    env = {"NEON_EMULATOR_ADMIN_URL": pg_admin_url, "PATH": "/usr/bin:/bin"}
+    env = {"NEON_EMULATOR_ADMIN_URL": pg_admin_url, "PATH": os.environ.get("PATH", "")}
     proc = subprocess.Popen(
         [sys.executable, neon_emulator.__file__], env=env, stdout=subprocess.PIPE, text=True
     )

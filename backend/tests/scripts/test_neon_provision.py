@@ -11,8 +11,9 @@ from pathlib import Path
 
 import httpx
 import psycopg
+import pytest
 
-from tests.scripts.conftest import SCRIPT, Neon
+from tests.scripts.conftest import INTERPRETER, SCRIPT, Neon
 from tests.support.database import libpq, query
 from tests.support.neon_emulator import NeonEmulator
 from tests.support.server import base_env, run_server
@@ -27,6 +28,7 @@ def pg_databases(admin_url: str) -> set[str]:
     return {str(r[0]) for r in query(admin_url, "SELECT datname FROM pg_database")}
 
 
+@pytest.mark.slow
 def test_provision_env_serve_reprovision_delete(
     neon: Neon, emulator: NeonEmulator, tmp_path: Path, pg_admin_url: str
 ) -> None:
@@ -162,7 +164,10 @@ def test_connection_string_forms(neon: Neon, emulator: NeonEmulator, tmp_path: P
     out = tmp_path / "url.txt"
     with out.open("w") as handle:  # stdout is a file: the password is written there
         code = subprocess.run(
-            [str(SCRIPT), "connection-string"], env=neon.env, stdout=handle, check=False
+            [*INTERPRETER, str(SCRIPT), "connection-string"],
+            env=neon.env,
+            stdout=handle,
+            check=False,
         ).returncode
     assert code == 0 and password in out.read_text()
 
