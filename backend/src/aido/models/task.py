@@ -52,7 +52,12 @@ class TaskCreate(SQLModel):
 class TaskUpdate(SQLModel):
     """Partial update: only the fields sent change; `description: null` clears it."""
 
-    model_config = ConfigDict(extra="forbid")  # type: ignore[assignment]
+    model_config = ConfigDict(  # type: ignore[assignment]
+        extra="forbid",
+        json_schema_extra={
+            "examples": [{"title": "Buy oat milk"}, {"description": None}, {"completed": True}]
+        },
+    )
 
     title: Title | None = None
     description: Description | None = None
