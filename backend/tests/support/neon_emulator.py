@@ -27,40 +27,39 @@ force one (for URL-shape tests that never connect).
 Faults, for the retry tests, from Python (`inject`, `slow`, `fail_operations`) or, when run as
 a subprocess, from `POST /_emulator/{faults,slow,fail_operations,reset}` and
 `GET /_emulator/requests`. Run standalone with
-`NEON_EMULATOR_ADMIN_URL=postgresql://… python neon_emulator.py` (prints the base URL).
+`NEON_EMULATOR_ADMIN_URL=postgresql://… python backend/tests/support/neon_emulator.py` (prints the
+base URL, serves until SIGTERM, then drops what it created).
+
+Modules: this one is the API model; neon_emulator_http.py the HTTP glue (auth, faults, error
+bodies); neon_emulator_pg.py the Postgres side.
 """
 
 from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import ipaddress
-import json
 import os
 import random
-import re
 import secrets
-import socket
 import string
 import sys
 import threading
 import time
 import uuid
 from dataclasses import dataclass, field
-from http import HTTPStatus
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
-from urllib.parse import parse_qs, quote, urlsplit
+from http.server import ThreadingHTTPServer
+from urllib.parse import quote
 
-import psycopg
-from psycopg import sql
+try:
+    from tests.support.neon_emulator_http import API_PREFIX, BUSY, ApiError, Json, make_handler
+    from tests.support.neon_emulator_pg import PgCluster
+except ImportError:  # run as a file: `python backend/tests/support/neon_emulator.py`
+    from neon_emulator_http import API_PREFIX, BUSY, ApiError, Json, make_handler  # type: ignore[no-redef]
+    from neon_emulator_pg import PgCluster  # type: ignore[no-redef]
 
-Json = dict[str, Any]
-API_PREFIX = "/api/v2"
 DEFAULT_KEY = "neon-emulator-key"
 ADJECTIVES = ["quiet", "long", "bold", "misty", "young", "calm", "red", "snowy", "wild", "odd"]
 NOUNS = ["sun", "forest", "river", "cloud", "field", "sea", "leaf", "moon", "hill", "star"]
-BUSY = "project already has running conflicting operations, scheduling of new ones is prohibited"
 
 
 def _now() -> str:
@@ -69,12 +68,6 @@ def _now() -> str:
 
 def _slug() -> str:
     return f"{random.choice(ADJECTIVES)}-{random.choice(NOUNS)}"  # noqa: S311 - names, not secrets
-
-
-class ApiError(Exception):
-    def __init__(self, status: int, message: str, headers: dict[str, str] | None = None) -> None:
-        super().__init__(message)
-        self.status, self.message, self.headers = status, message, headers or {}
 
 
 @dataclass
@@ -117,12 +110,7 @@ class NeonEmulator:
         op_seconds: float = 0.3,
         sslmode: str | None = None,
     ) -> None:
-        self.admin_conninfo = re.sub(r"^postgres(ql)?(\+\w+)?://", "postgresql://", admin_url)
-        pg = urlsplit(self.admin_conninfo)
-        self.pg_port = pg.port or 5432
-        self.pg_hostaddr = socket.gethostbyname(pg.hostname or "127.0.0.1")
-        if not ipaddress.ip_address(self.pg_hostaddr).is_loopback:
-            raise ValueError("the emulator only fronts a Postgres on a loopback address")
+        self.pg = PgCluster(admin_url)
         self.api_keys = {api_key}
         self.forbidden_keys: set[str] = set()
         self.op_seconds = op_seconds
@@ -133,7 +121,7 @@ class NeonEmulator:
         self.failing_actions: dict[str, str] = {}
         self.requests: list[Json] = []
         self.issued_passwords: list[str] = []  # kept after deletion, for leak checks
-        self._lock = threading.RLock()
+        self.lock = threading.RLock()
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
         self._ids = 0
@@ -147,10 +135,8 @@ class NeonEmulator:
 
     def start(self) -> NeonEmulator:
         if self._sslmode is None:
-            with self._pg() as conn:
-                row = conn.execute("SHOW ssl").fetchone()
-            self._sslmode = "require" if row and row[0] == "on" else "disable"
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
+            self._sslmode = "require" if self.pg.ssl_on() else "disable"
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), make_handler(self))
         self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
         self._thread.start()
@@ -162,7 +148,7 @@ class NeonEmulator:
             self._server.shutdown()
             self._server.server_close()
             self._server = None
-        with self._lock:
+        with self.lock:
             for project in list(self.projects.values()):
                 self._drop_pg(project)
             self.projects.clear()
@@ -186,7 +172,7 @@ class NeonEmulator:
         message: str = "",
     ) -> None:
         """The next `count` matching requests get `status` (with Retry-After when given)."""
-        with self._lock:
+        with self.lock:
             self.faults.append(Fault(status, count, retry_after, method, path, message))
 
     def slow(self, seconds: float) -> None:
@@ -197,7 +183,7 @@ class NeonEmulator:
         self.failing_actions[action] = error
 
     def reset(self) -> None:
-        with self._lock:
+        with self.lock:
             self.faults.clear()
             self.failing_actions.clear()
             self.delay = 0.0
@@ -206,7 +192,7 @@ class NeonEmulator:
     def seed_projects(self, count: int, prefix: str = "seed") -> list[str]:
         """Projects that only appear in listings (no Postgres objects): for pagination tests."""
         ids = []
-        with self._lock:
+        with self.lock:
             for i in range(count):
                 project = self._new_project_record(f"{prefix}-{i:04d}", "aws-us-east-2", 17)
                 project.listing_only = True
@@ -219,55 +205,10 @@ class NeonEmulator:
     def count(self, method: str, path_part: str) -> int:
         return sum(1 for r in self.requests if r["method"] == method and path_part in r["path"])
 
-    # -- Postgres ----------------------------------------------------------------------------
-
-    def _pg(self) -> psycopg.Connection[Any]:
-        return psycopg.connect(self.admin_conninfo, autocommit=True, connect_timeout=10)
-
-    def _create_pg(self, project: Project, role: str, password: str, database: str) -> None:
-        with self._pg() as conn:
-            conn.execute(
-                sql.SQL("CREATE ROLE {} LOGIN PASSWORD {}").format(
-                    sql.Identifier(role), sql.Literal(password)
-                )
-            )
-            conn.execute(
-                sql.SQL("CREATE DATABASE {} OWNER {}").format(
-                    sql.Identifier(database), sql.Identifier(role)
-                )
-            )
-        project.pg_databases.append(database)
-
-    def _copy_pg(self, project: Project, parent_db: str, database: str, owner: str) -> None:
-        with self._pg() as conn:
-            try:
-                conn.execute(
-                    sql.SQL("CREATE DATABASE {} OWNER {} TEMPLATE {}").format(
-                        sql.Identifier(database), sql.Identifier(owner), sql.Identifier(parent_db)
-                    )
-                )
-            except psycopg.errors.ObjectInUse:
-                # Someone is connected to the parent: Postgres cannot copy it, start empty.
-                conn.execute(
-                    sql.SQL("CREATE DATABASE {} OWNER {}").format(
-                        sql.Identifier(database), sql.Identifier(owner)
-                    )
-                )
-        project.pg_databases.append(database)
-
     def _drop_pg(self, project: Project) -> None:
-        if project.listing_only:
-            return
-        with self._pg() as conn:
-            for database in project.pg_databases:
-                conn.execute(
-                    sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
-                        sql.Identifier(database)
-                    )
-                )
-            for role in project.passwords:
-                conn.execute(sql.SQL("DROP ROLE IF EXISTS {}").format(sql.Identifier(role)))
-        project.pg_databases.clear()
+        if not project.listing_only:
+            self.pg.drop(project.pg_databases, list(project.passwords))
+            project.pg_databases.clear()
 
     # -- model -------------------------------------------------------------------------------
 
@@ -398,14 +339,16 @@ class NeonEmulator:
                 secrets.choice(string.ascii_letters + string.digits) for _ in range(12)
             )
             database = f"neondb_{number}"
-            self._create_pg(project, role, password, database)
+            self.pg.create_owner(role, password, database)
+            project.pg_databases.append(database)
             project.passwords[role] = password
             self.issued_passwords.append(password)
         else:
             parent_db = project.databases[parent["id"]][0]
             role = parent_db["owner_name"]
             database = f"{parent_db['name']}_{bid.rsplit('-', 1)[1]}"
-            self._copy_pg(project, parent_db["name"], database, role)
+            self.pg.copy_database(parent_db["name"], database, role)
+            project.pg_databases.append(database)
         project.branches[bid] = branch
         project.endpoints[eid] = endpoint
         project.roles[bid] = [
@@ -439,8 +382,8 @@ class NeonEmulator:
         password = project.passwords[role]
         return (
             f"postgresql://{quote(role, safe='')}:{quote(password, safe='')}@{host}:"
-            f"{self.pg_port}/{quote(database, safe='')}"
-            f"?sslmode={self._sslmode}&hostaddr={self.pg_hostaddr}"
+            f"{self.pg.port}/{quote(database, safe='')}"
+            f"?sslmode={self._sslmode}&hostaddr={self.pg.hostaddr}"
         )
 
     @staticmethod
@@ -451,7 +394,7 @@ class NeonEmulator:
     # -- API ---------------------------------------------------------------------------------
 
     def handle(self, method: str, path: str, query: Json, body: Json | None) -> tuple[int, Json]:
-        with self._lock:
+        with self.lock:
             for project in self.projects.values():
                 self._refresh(project)
             parts = [p for p in path.split("/") if p]
@@ -611,10 +554,7 @@ class NeonEmulator:
         if branch["id"] == project.data.get("default_branch_id"):
             raise ApiError(400, "cannot delete the default branch")
         database = project.databases.pop(branch["id"])[0]["name"]
-        with self._pg() as conn:
-            conn.execute(
-                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(database))
-            )
+        self.pg.drop([database], [])
         project.pg_databases.remove(database)
         project.roles.pop(branch["id"])
         del project.branches[branch["id"]]
@@ -657,93 +597,12 @@ class NeonEmulator:
         return 200, {"ok": True}
 
     def take_fault(self, method: str, path: str) -> Fault | None:
-        with self._lock:
+        with self.lock:
             for fault in self.faults:
                 if fault.matches(method, path):
                     fault.count -= 1
                     return fault
         return None
-
-
-def _handler(emulator: NeonEmulator) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-
-        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
-            pass  # quiet: the request log lives in emulator.requests
-
-        def do_GET(self) -> None:
-            self._serve("GET")
-
-        def do_POST(self) -> None:
-            self._serve("POST")
-
-        def do_DELETE(self) -> None:
-            self._serve("DELETE")
-
-        def _serve(self, method: str) -> None:
-            split = urlsplit(self.path)
-            path = split.path
-            query = {k: v[0] for k, v in parse_qs(split.query).items()}
-            length = int(self.headers.get("Content-Length") or 0)
-            raw = self.rfile.read(length) if length else b""
-            request_id = self.headers.get("X-Request-ID") or str(uuid.uuid4())
-            status: int = 500
-            headers: dict[str, str] = {}
-            payload: Json = {}
-            try:
-                body = json.loads(raw) if raw else None
-                if path.startswith("/_emulator/"):
-                    status, payload = emulator.control(method, path.rsplit("/", 1)[1], body or {})
-                else:
-                    status, payload = self._api(method, path, query, body)
-            except ApiError as exc:
-                status, headers = exc.status, exc.headers
-                payload = {"code": "", "message": exc.message, "request_id": request_id}
-            except ValueError:
-                status = 400
-                payload = {"code": "", "message": "invalid request: body is not JSON",
-                           "request_id": request_id}  # fmt: skip
-            except Exception as exc:  # a bug in the emulator: answer, and say what
-                status = 500
-                payload = {"code": "", "message": f"emulator error: {type(exc).__name__}",
-                           "request_id": request_id}  # fmt: skip
-            if not path.startswith("/_emulator/"):
-                with emulator._lock:
-                    emulator.requests.append({"method": method, "path": path, "status": status})
-            data = json.dumps(payload).encode()
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(data)))
-            for name, value in headers.items():
-                self.send_header(name, value)
-            self.end_headers()
-            self.wfile.write(data)
-
-        def _api(self, method: str, path: str, query: Json, body: Json | None) -> tuple[int, Json]:
-            if not path.startswith(API_PREFIX + "/"):
-                raise ApiError(404, f"unknown path {path}")
-            path = path[len(API_PREFIX) :]
-            if emulator.delay:
-                time.sleep(emulator.delay)
-            auth = self.headers.get("Authorization", "")
-            key = auth[7:] if auth.startswith("Bearer ") else ""
-            if key in emulator.forbidden_keys:
-                raise ApiError(403, "forbidden: the API key has no access to this resource")
-            if key not in emulator.api_keys:
-                raise ApiError(401, "authentication required")
-            fault = emulator.take_fault(method, path)
-            if fault is not None:
-                headers = {}
-                if fault.retry_after is not None:
-                    headers["Retry-After"] = f"{fault.retry_after:g}"
-                message = fault.message or HTTPStatus(fault.status).phrase
-                if fault.status == 423 and not fault.message:
-                    message = BUSY
-                raise ApiError(fault.status, message, headers)
-            return emulator.handle(method, path, query, body)
-
-    return Handler
 
 
 def main() -> None:
