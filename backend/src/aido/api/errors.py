@@ -20,6 +20,11 @@ def error(status: int, detail: object, headers: dict[str, str] | None = None) ->
 
 async def _http_error(request: Request, exc: Exception) -> JSONBytes:
     assert isinstance(exc, StarletteHTTPException)
+    if exc.status_code == 400 and isinstance(exc.__cause__, ValueError):
+        # FastAPI answers 400 (undocumented) for a JSON body that is not UTF-8, but 422
+        # json_invalid for other malformed JSON, as /auth/login does for both: one answer.
+        return error(422, [{"loc": ["body"], "msg": "Body is not valid UTF-8 JSON",
+                            "type": "json_invalid"}])  # fmt: skip
     return error(exc.status_code, exc.detail, getattr(exc, "headers", None))
 
 
