@@ -6,7 +6,6 @@ import statistics
 import time
 
 import httpx
-import pytest
 
 from tests.api.accounts import quick_user
 from tests.api.errors import assert_401, assert_422_names, assert_error
@@ -90,15 +89,10 @@ def test_unknown_email_costs_about_as_much_as_a_wrong_password(client: httpx.Cli
     assert known > unknown / 3, times
 
 
-@pytest.mark.parametrize(
-    "body",
-    [{}, {"email": "a@example.com"}, {"password": PASSWORD}],
-    ids=["empty", "no-password", "no-email"],
-)
-def test_missing_json_fields_are_422(client: httpx.Client, body: dict[str, str]) -> None:
-    response = client.post("/auth/login", json=body)
-    for field in ("email", "password"):
-        if field not in body:
+def test_missing_json_fields_are_422_naming_them(client: httpx.Client) -> None:
+    for body in ({}, {"email": "a@example.com"}, {"password": PASSWORD}):
+        response = client.post("/auth/login", json=body)
+        for field in {"email", "password"} - set(body):
             assert_422_names(response, "body", field)
 
 
@@ -115,12 +109,12 @@ def test_form_without_password_is_422(client: httpx.Client) -> None:
     assert_422_names(response, "body", "password")
 
 
-@pytest.mark.parametrize("content", [b"", b"{not json", b"[]", b'"text"'])
-def test_body_that_is_not_a_credentials_object_is_422(client: httpx.Client, content: bytes) -> None:
-    response = client.post(
-        "/auth/login", content=content, headers={"Content-Type": "application/json"}
-    )
-    assert_error(response, 422)
+def test_body_that_is_not_a_credentials_object_is_422(client: httpx.Client) -> None:
+    for content in (b"", b"{not json", b"[]", b'"text"', b"null"):
+        response = client.post(
+            "/auth/login", content=content, headers={"Content-Type": "application/json"}
+        )
+        assert_error(response, 422)
 
 
 def test_repeated_failures_for_one_email_are_throttled(

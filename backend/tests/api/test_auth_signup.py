@@ -6,7 +6,6 @@ import uuid
 from datetime import datetime
 
 import httpx
-import pytest
 
 from tests.api.errors import assert_422_names, assert_error
 from tests.support.database import query
@@ -34,33 +33,34 @@ def test_signup_returns_the_public_user_and_stores_an_argon2_hash(
     assert password not in live_server.log()
 
 
-@pytest.mark.parametrize(
-    "second", ["ada@example.com", "ADA@EXAMPLE.COM", "  ada@example.com  ", "\tAda@Example.com\n"]
-)
 def test_second_signup_with_the_same_address_is_409(
-    client: httpx.Client, database_url: str, second: str
+    client: httpx.Client, database_url: str
 ) -> None:
     first = client.post("/auth/signup", json={"email": "Ada@example.com", "password": PASSWORD})
     assert first.status_code == 201
-    again = client.post("/auth/signup", json={"email": second, "password": "another password"})
-    assert "already" in assert_error(again, 409)
+    for second in (
+        "ada@example.com",
+        "ADA@EXAMPLE.COM",
+        "  ada@example.com  ",
+        "\tAda@Example.com\n",
+    ):
+        again = client.post("/auth/signup", json={"email": second, "password": "another password"})
+        assert "already" in assert_error(again, 409), second
     assert query(database_url, 'SELECT count(*) FROM "user"') == [(1,)]
 
 
-@pytest.mark.parametrize(
-    "email", ["not-an-email", "", "a@", "@example.com", "a b@example.com", None, 42]
-)
-def test_invalid_email_is_422_naming_email(client: httpx.Client, email: object) -> None:
-    response = client.post("/auth/signup", json={"email": email, "password": PASSWORD})
-    assert_422_names(response, "body", "email")
+def test_invalid_email_is_422_naming_email(client: httpx.Client) -> None:
+    for email in ("not-an-email", "", "a@", "@example.com", "a b@example.com", None, 42):
+        response = client.post("/auth/signup", json={"email": email, "password": PASSWORD})
+        assert_422_names(response, "body", "email")
 
 
-@pytest.mark.parametrize("password", ["", "1234567", "Zq9x!"])
-def test_short_password_is_422_naming_password(client: httpx.Client, password: str) -> None:
-    response = client.post("/auth/signup", json={"email": unique_email(), "password": password})
-    errors = assert_422_names(response, "body", "password")
-    assert len(errors) == 1
-    assert password == "" or password not in response.text
+def test_short_password_is_422_naming_password(client: httpx.Client) -> None:
+    for password in ("", "1234567", "Zq9x!"):
+        response = client.post("/auth/signup", json={"email": unique_email(), "password": password})
+        errors = assert_422_names(response, "body", "password")
+        assert len(errors) == 1
+        assert password == "" or password not in response.text
 
 
 def test_password_of_exactly_8_characters_is_accepted(client: httpx.Client) -> None:

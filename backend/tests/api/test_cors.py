@@ -37,16 +37,14 @@ def test_frontend_origin_is_allowed(cors_server: Server) -> None:
     assert "POST" in preflight.headers["access-control-allow-methods"]
 
 
-@pytest.mark.parametrize(
-    "origin",
-    ["https://evil.example", "http://app.aido.test", "https://app.aido.test.evil.example",
-     "http://localhost:3000", "null"],
-)  # fmt: skip
-def test_other_origins_get_no_allow_origin(cors_server: Server, origin: str) -> None:
+def test_other_origins_get_no_allow_origin(cors_server: Server) -> None:
+    origins = ["https://evil.example", "http://app.aido.test", "https://app.aido.test.evil.example",
+               "http://localhost:3000", "null"]  # fmt: skip
     with httpx.Client(base_url=cors_server.url) as c:
-        simple = c.get("/health/live", headers={"Origin": origin})
-        preflight = c.options("/tasks", headers={"Origin": origin, **PREFLIGHT})
-    assert simple.status_code == 200
-    assert "access-control-allow-origin" not in simple.headers
-    assert "access-control-allow-origin" not in preflight.headers
-    assert preflight.status_code == 400
+        for origin in origins:
+            simple = c.get("/health/live", headers={"Origin": origin})
+            preflight = c.options("/tasks", headers={"Origin": origin, **PREFLIGHT})
+            assert simple.status_code == 200
+            assert "access-control-allow-origin" not in simple.headers, origin
+            assert "access-control-allow-origin" not in preflight.headers, origin
+            assert preflight.status_code == 400, origin

@@ -47,28 +47,25 @@ def test_every_endpoint_is_described_and_nothing_else(spec: dict[str, Any]) -> N
     assert described == set(ENDPOINTS)
 
 
-@pytest.mark.parametrize(("method", "path"), list(ENDPOINTS))
-def test_each_endpoint_documents_its_success_and_errors(
-    spec: dict[str, Any], method: str, path: str
-) -> None:
-    op = spec["paths"][path][method]
-    responses = op["responses"]
-    assert SUCCESS.get((method, path), "200") in responses
-    for status in ENDPOINTS[(method, path)]:
-        documented = responses.get(str(status))
-        assert documented, f"{method.upper()} {path} does not document {status}"
-        assert documented["description"]
-        if status != 503 or path != "/health":
-            example = documented["content"]["application/json"]["example"]
-            assert set(example) == {"detail"}
-    assert op.get("summary") or op.get("description")
+def test_each_endpoint_documents_its_success_and_errors(spec: dict[str, Any]) -> None:
+    for (method, path), statuses in ENDPOINTS.items():
+        where = f"{method.upper()} {path}"
+        op = spec["paths"][path][method]
+        responses = op["responses"]
+        assert SUCCESS.get((method, path), "200") in responses, where
+        for status in statuses:
+            documented = responses.get(str(status))
+            assert documented, f"{where} does not document {status}"
+            assert documented["description"], where
+            if status != 503 or path != "/health":
+                example = documented["content"]["application/json"]["example"]
+                assert set(example) == {"detail"}, where
+        assert op.get("summary") or op.get("description"), where
 
 
-@pytest.mark.parametrize(("method", "path"), sorted(PROTECTED))
-def test_protected_endpoints_declare_the_bearer_scheme(
-    spec: dict[str, Any], method: str, path: str
-) -> None:
-    assert spec["paths"][path][method].get("security"), f"{method} {path} shows no lock"
+def test_protected_endpoints_declare_the_bearer_scheme(spec: dict[str, Any]) -> None:
+    for method, path in PROTECTED:
+        assert spec["paths"][path][method].get("security"), f"{method} {path} shows no lock"
 
 
 def test_the_authorize_button_logs_in_at_auth_login(spec: dict[str, Any]) -> None:
@@ -90,14 +87,11 @@ def _examples(schema_or_media: dict[str, Any], spec: dict[str, Any]) -> bool:
     return bool(props) and any("examples" in p or "example" in p for p in props.values())
 
 
-@pytest.mark.parametrize(
-    ("method", "path"),
-    [("post", "/auth/signup"), ("post", "/auth/login"), ("post", "/tasks"),
-     ("patch", "/tasks/{task_id}")],
-)  # fmt: skip
-def test_request_bodies_carry_examples(spec: dict[str, Any], method: str, path: str) -> None:
-    body = spec["paths"][path][method]["requestBody"]["content"]["application/json"]
-    assert _examples(body, spec), f"{method.upper()} {path} has no request example"
+def test_request_bodies_carry_examples(spec: dict[str, Any]) -> None:
+    for method, path in [("post", "/auth/signup"), ("post", "/auth/login"), ("post", "/tasks"),
+                         ("patch", "/tasks/{task_id}")]:  # fmt: skip
+        body = spec["paths"][path][method]["requestBody"]["content"]["application/json"]
+        assert _examples(body, spec), f"{method.upper()} {path} has no request example"
 
 
 def test_login_documents_the_json_and_the_form_body(spec: dict[str, Any]) -> None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 
 import httpx
-import pytest
 
 from tests.api.accounts import quick_user
 from tests.api.errors import assert_error
@@ -24,42 +23,42 @@ def _send(
     )  # fmt: skip
 
 
-@pytest.mark.parametrize("kind", list(BAD_TEXT))
-@pytest.mark.parametrize("field", ["title", "description"])
-def test_task_text_is_422(client: httpx.Client, database_url: str, field: str, kind: str) -> None:
+def test_task_text_is_422(client: httpx.Client, database_url: str) -> None:
     user = quick_user(client, database_url)
-    body = {"title": "t", field: BAD_TEXT[kind]}
-    assert_error(_send(client, "POST", "/tasks", body, user.headers), 422)
     task = client.post("/tasks", json={"title": "t"}, headers=user.headers).json()
-    patch = {field: BAD_TEXT[kind]}
-    assert_error(_send(client, "PATCH", f"/tasks/{task['id']}", patch, user.headers), 422)
+    for kind, text in BAD_TEXT.items():
+        for field in ("title", "description"):
+            created = _send(client, "POST", "/tasks", {"title": "t", field: text}, user.headers)
+            assert created.status_code == 422, (kind, field, created.text)
+            assert_error(created, 422)
+            patched = _send(client, "PATCH", f"/tasks/{task['id']}", {field: text}, user.headers)
+            assert patched.status_code == 422, (kind, field, patched.text)
+            assert_error(patched, 422)
 
 
-@pytest.mark.parametrize("kind", list(BAD_TEXT))
-def test_email_with_such_text_is_422(client: httpx.Client, kind: str) -> None:
-    body = {"email": f"x{BAD_TEXT[kind]}@example.com", "password": PASSWORD}
-    assert_error(_send(client, "POST", "/auth/signup", body), 422)
+def test_email_with_such_text_is_422(client: httpx.Client) -> None:
+    for text in BAD_TEXT.values():
+        body = {"email": f"x{text}@example.com", "password": PASSWORD}
+        assert_error(_send(client, "POST", "/auth/signup", body), 422)
 
 
-@pytest.mark.parametrize("kind", list(BAD_TEXT))
-def test_password_with_such_text_is_never_a_server_error(client: httpx.Client, kind: str) -> None:
+def test_password_with_such_text_is_never_a_server_error(client: httpx.Client) -> None:
     # A NUL in a password is harmless to Argon2; either answer is fine, a 500 is not.
-    body = {"email": unique_email(), "password": f"{BAD_TEXT[kind]}-long-enough"}
-    response = _send(client, "POST", "/auth/signup", body)
-    assert response.status_code in (201, 422), response.text
-    login = _send(client, "POST", "/auth/login", body)
-    assert login.status_code in ((200,) if response.status_code == 201 else (401, 422)), login.text
+    for text in BAD_TEXT.values():
+        body = {"email": unique_email(), "password": f"{text}-long-enough"}
+        response = _send(client, "POST", "/auth/signup", body)
+        assert response.status_code in (201, 422), response.text
+        login = _send(client, "POST", "/auth/login", body)
+        expected = (200,) if response.status_code == 201 else (401, 422)
+        assert login.status_code in expected, login.text
 
 
-@pytest.mark.parametrize(
-    ("raw_q", "status"), [("a%00b", 422), ("a%ED%A0%80b", 200), ("%FF", 200)],
-    ids=["nul", "utf8-surrogate", "not-utf8"],
-)  # fmt: skip
 def test_search_text_that_is_not_storable_is_never_a_server_error(
-    client: httpx.Client, database_url: str, raw_q: str, status: int
+    client: httpx.Client, database_url: str
 ) -> None:
     user = quick_user(client, database_url)
-    response = client.get(f"/tasks?q={raw_q}", headers=user.headers)
-    assert response.status_code == status, response.text
-    if status == 422:
-        assert_error(response, 422)
+    for raw_q, status in (("a%00b", 422), ("a%ED%A0%80b", 200), ("%FF", 200)):
+        response = client.get(f"/tasks?q={raw_q}", headers=user.headers)
+        assert response.status_code == status, (raw_q, response.text)
+        if status == 422:
+            assert_error(response, 422)

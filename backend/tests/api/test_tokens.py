@@ -88,27 +88,28 @@ BAD_TOKENS: dict[str, Callable[[UserSession, str], str]] = {
 }
 
 
-@pytest.mark.parametrize("case", list(BAD_TOKENS))
-def test_bad_token_is_401_with_www_authenticate(
-    client: httpx.Client, database_url: str, jwt_secret: str, case: str
+def test_bad_tokens_are_401_with_www_authenticate(
+    client: httpx.Client, database_url: str, jwt_secret: str
 ) -> None:
     user = quick_user(client, database_url)
-    token = BAD_TOKENS[case](user, jwt_secret)
-    assert_401(client.get("/users/me", headers=bearer(token)))
-    assert_401(client.get("/tasks", headers=bearer(token)))
-    assert_401(client.post("/tasks", json={"title": "x"}, headers=bearer(token)))
+    for case, make in BAD_TOKENS.items():
+        h = bearer(make(user, jwt_secret))
+        for response in (
+            client.get("/users/me", headers=h),
+            client.get("/tasks", headers=h),
+            client.post("/tasks", json={"title": "x"}, headers=h),
+        ):
+            assert response.status_code == 401, (case, response.request.url.path, response.text)
+            assert_401(response)
+    assert client.get("/tasks", headers=user.headers).json()["items"] == []  # nothing created
 
 
-@pytest.mark.parametrize(
-    "authorization",
-    [None, "", "Bearer", "Basic dXNlcjpwYXNz", "Token abc", "Bearer a b"],
-    ids=["absent", "empty", "scheme-only", "basic", "other-scheme", "two-tokens"],
-)
-def test_missing_token_is_401_with_www_authenticate(
-    client: httpx.Client, authorization: str | None
-) -> None:
-    headers = {} if authorization is None else {"Authorization": authorization}
-    assert_401(client.get("/users/me", headers=headers))
+def test_missing_token_is_401_with_www_authenticate(client: httpx.Client) -> None:
+    for authorization in (None, "", "Bearer", "Basic dXNlcjpwYXNz", "Token abc", "Bearer a b"):
+        headers = {} if authorization is None else {"Authorization": authorization}
+        response = client.get("/users/me", headers=headers)
+        assert response.status_code == 401, authorization
+        assert_401(response)
 
 
 def test_token_of_a_deleted_user_is_401_everywhere(client: httpx.Client, database_url: str) -> None:

@@ -13,7 +13,7 @@ from aido.api.responses import errors
 from aido.crud import tasks
 from aido.models.task import (
     IDEMPOTENCY_KEY_MAX,
-    SearchText,
+    NO_NUL,
     SortOrder,
     TaskCreate,
     TaskList,
@@ -46,8 +46,12 @@ async def list_tasks(
     cursor: Annotated[str | None, Query(max_length=512)] = None,
     completed: bool | None = None,
     q: Annotated[
-        SearchText | None,
-        Query(max_length=200, description="Case-insensitive text in title or description"),
+        str | None,
+        Query(
+            max_length=200,
+            pattern=NO_NUL,
+            description="Case-insensitive text in title or description",
+        ),
     ] = None,
     sort: TaskSort = TaskSort.CREATED_AT,
     order: SortOrder = SortOrder.DESC,
