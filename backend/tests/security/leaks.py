@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Iterable
 
 from sqlalchemy.engine import make_url
@@ -10,6 +11,8 @@ from tests.support.users import PASSWORD
 
 # Passwords the security tests send, right or wrong: none may be echoed or logged.
 GUESSED_PASSWORD = "Guessed-Pa55word-never-logged"
+# The password of the accounts the secrets test makes: random, so a hit cannot be chance.
+USER_PASSWORD = "pw-" + secrets.token_urlsafe(18)
 HASH_MARKER = "$argon2"  # a stored password hash
 
 
@@ -21,6 +24,7 @@ def secrets_of_run(*, pg_admin_url: str, jwt_secret: str) -> dict[str, str]:
         "DATABASE_URL password": str(db_password),
         "user password": PASSWORD,
         "guessed password": GUESSED_PASSWORD,
+        "random user password": USER_PASSWORD,
         "password hash": HASH_MARKER,
     }
 
