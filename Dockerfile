@@ -40,7 +40,8 @@ USER aido
 EXPOSE 8000
 
 # /health is readiness: 200 only when the database answers. No curl in the slim image.
-# Shell form on purpose: podman's Docker API splits exec-form health arguments at spaces.
+# Shell form on purpose: podman's Docker API splits exec-form health arguments at spaces
+# (containers/podman#26519).
 HEALTHCHECK --interval=10s --timeout=5s --start-period=30s --retries=3 \
     CMD python -c "import urllib.request as u; u.urlopen('http://127.0.0.1:${API_PORT:-8000}/health', timeout=4)"
 
