@@ -9,6 +9,7 @@ import httpx
 
 from tests.api.accounts import quick_user
 from tests.api.errors import assert_401, assert_422_names, assert_error
+from tests.support.server import Server
 from tests.support.users import PASSWORD, signup_and_login, unique_email
 
 
@@ -59,7 +60,7 @@ def test_password_is_case_sensitive(client: httpx.Client, database_url: str) -> 
 
 
 def test_unknown_email_and_wrong_password_get_the_same_401(
-    client: httpx.Client, database_url: str
+    client: httpx.Client, database_url: str, live_server: Server
 ) -> None:
     user = quick_user(client, database_url)
     wrong = client.post("/auth/login", json={"email": user.email, "password": "wrong password"})
@@ -70,6 +71,8 @@ def test_unknown_email_and_wrong_password_get_the_same_401(
     assert_401(form_wrong)
     assert wrong.content == unknown.content == form_wrong.content
     assert wrong.headers["www-authenticate"] == unknown.headers["www-authenticate"]
+    for password in ("wrong password", "nope", PASSWORD):
+        assert password not in live_server.log()
 
 
 def test_unknown_email_costs_about_as_much_as_a_wrong_password(client: httpx.Client) -> None:

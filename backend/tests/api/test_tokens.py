@@ -143,12 +143,21 @@ def test_start_up_refuses_a_short_secret_without_printing_it(
 
 
 @pytest.mark.slow
-def test_start_up_warns_loudly_about_the_development_secret(
-    database_url: str, tmp_path: Path
+def test_development_secret_warns_loudly_and_token_lifetime_follows_settings(
+    client: httpx.Client, database_url: str, tmp_path: Path
 ) -> None:
-    env = base_env(DATABASE_URL=database_url, JWT_SECRET=DEV_JWT_SECRET)
+    env = base_env(DATABASE_URL=database_url, JWT_SECRET=DEV_JWT_SECRET, JWT_EXPIRE_MINUTES="5")
+    user = quick_user(client, database_url)
     with run_server(env, tmp_path) as server:
-        assert httpx.get(server.url + "/health/live").status_code == 200
+        login = httpx.post(
+            server.url + "/auth/login", json={"email": user.email, "password": user.password}
+        )
         log = server.log()
+    assert login.status_code == 200, login.text
+    assert login.json()["expires_in"] == 300
+    claims = jwt.decode(login.json()["access_token"], DEV_JWT_SECRET, algorithms=["HS256"])
+    assert claims["exp"] - claims["iat"] == 300
     assert "WARNING" in log and "JWT_SECRET is the development default" in log
     assert DEV_JWT_SECRET not in log
+    # The suite's server has its own secret: a dev-secret token means nothing there.
+    assert_401(client.get("/users/me", headers=bearer(login.json()["access_token"])))
