@@ -22,6 +22,7 @@ from tests.support.server import Server, base_env, run_server
 from tests.support.tcp_proxy import TcpProxy
 
 FAULT_DB = "aido_faults"
+LIVE_BOUND = 1.0  # /health/live touches no database: it answers at once, whatever happens
 T = TypeVar("T")
 
 # Short budgets keep the suite fast; every wait below is bounded by them.
@@ -118,3 +119,9 @@ def timed(call: Callable[[], T]) -> tuple[T, float]:
     started = time.monotonic()
     result = call()
     return result, time.monotonic() - started
+
+
+def assert_live(c: httpx.Client) -> None:
+    response, elapsed = timed(lambda: c.get("/health/live"))
+    assert response.status_code == 200
+    assert elapsed < LIVE_BOUND, f"/health/live took {elapsed:.2f}s"

@@ -9,7 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 import httpx
 import pytest
 
-from tests.reliability.rig import FAULT_ENV, FaultRig, timed, wait_for
+from tests.reliability.rig import FAULT_ENV, FaultRig, assert_live, timed, wait_for
 from tests.support.users import UserSession, signup_and_login
 
 OUTAGE_SECONDS = 10.0
@@ -19,7 +19,6 @@ RETRY_BUDGET = float(FAULT_ENV["DB_RETRY_MAX_SECONDS"])
 HEALTH_BOUND = CONNECT_TIMEOUT + 1.5
 # An API request: the retry budget, plus one connect attempt that may start just inside it.
 API_BOUND = RETRY_BUDGET + CONNECT_TIMEOUT + 1.5
-LIVE_BOUND = 1.0
 
 
 def api_calls(c: httpx.Client, user: UserSession, task_id: str) -> dict[str, Callable[[], object]]:
@@ -43,12 +42,6 @@ def assert_unavailable(name: str, response: httpx.Response, elapsed: float) -> N
     assert int(response.headers["retry-after"]) >= 1
     assert "Traceback" not in response.text
     assert elapsed < API_BOUND, f"{name} took {elapsed:.1f}s"
-
-
-def assert_live(c: httpx.Client) -> None:
-    response, elapsed = timed(lambda: c.get("/health/live"))
-    assert response.status_code == 200
-    assert elapsed < LIVE_BOUND, f"/health/live took {elapsed:.2f}s"
 
 
 @pytest.mark.slow

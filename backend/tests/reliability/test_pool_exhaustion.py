@@ -8,8 +8,7 @@ from concurrent.futures import ThreadPoolExecutor, wait
 import httpx
 import pytest
 
-from tests.reliability.rig import FAULT_DB, FaultRig, timed, wait_for
-from tests.reliability.test_outage import assert_live
+from tests.reliability.rig import FAULT_DB, FaultRig, assert_live, timed, wait_for
 from tests.support.database import query
 from tests.support.users import signup_and_login
 

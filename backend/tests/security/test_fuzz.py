@@ -28,7 +28,7 @@ from tests.support.server import Server
 from tests.support.users import signup_and_login
 
 SEED = 20261129
-MAX_EXAMPLES = 25
+MAX_EXAMPLES = 20
 
 
 @pytest.mark.slow
