@@ -3,19 +3,36 @@ one to tell a missing task (404) from a deleted user (401)."""
 
 from __future__ import annotations
 
+import functools
 import uuid
+from datetime import datetime
 from typing import Any
 
 from fastapi import HTTPException, status
-from sqlalchemy import and_, case, delete, func, or_, select, tuple_, update
+from sqlalchemy import (
+    DateTime,
+    Integer,
+    String,
+    Uuid,
+    and_,
+    bindparam,
+    case,
+    delete,
+    func,
+    or_,
+    select,
+    tuple_,
+    update,
+)
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.types import TypeEngine
 
 from aido.api.deps import UNAUTHORIZED
 from aido.crud import cursor as cursors
 from aido.crud.users import ensure_exists
-from aido.db.session import Database, Row
+from aido.db.session import Database, Prepared, Row
 from aido.models.task import SortOrder, Task, TaskSort
 
 task_t = Task.__table__  # type: ignore[attr-defined]
@@ -35,6 +52,46 @@ def _like_pattern(q: str) -> str:
     return f"%{escaped}%"
 
 
+@functools.cache
+def _list_statement(
+    sort: TaskSort, order: SortOrder, completed: bool | None, search: bool, after: str | None
+) -> Prepared:
+    """One compiled statement per shape of the list query (at most 3 x 2 x 3 x 2 x 4)."""
+    key = task_t.c[sort.value]
+    descending = order is SortOrder.DESC
+    stmt = select(*PUBLIC).where(task_t.c.owner_id == bindparam("owner_id"))
+    if completed is not None:
+        stmt = stmt.where(task_t.c.completed == completed)
+    if search:
+        pattern = bindparam("pattern", type_=String())
+        stmt = stmt.where(
+            or_(task_t.c.title.ilike(pattern, escape="\\"),
+                task_t.c.description.ilike(pattern, escape="\\"))
+        )  # fmt: skip
+    if after is not None:
+        position = tuple_(key, task_t.c.id)
+        bound = tuple_(
+            bindparam("after_key", type_=_AFTER_TYPES[after]),
+            bindparam("after_id", type_=Uuid()),
+        )
+        stmt = stmt.where(position < bound if descending else position > bound)
+    ordering = (key.desc(), task_t.c.id.desc()) if descending else (key.asc(), task_t.c.id.asc())
+    return Prepared(stmt.order_by(*ordering).limit(bindparam("limit", type_=Integer())))
+
+
+_AFTER_TYPES: dict[str, TypeEngine[Any]] = {
+    "aware": DateTime(timezone=True),
+    "naive": DateTime(timezone=False),
+    "text": String(),
+}
+
+
+def _after_kind(value: Any) -> str:
+    if isinstance(value, datetime):
+        return "aware" if value.tzinfo is not None else "naive"
+    return "text"
+
+
 async def list_tasks(
     db: Database,
     *,
@@ -46,25 +103,16 @@ async def list_tasks(
     q: str | None = None,
     cursor: str | None = None,
 ) -> dict[str, Any]:
-    key = task_t.c[sort.value]
-    descending = order is SortOrder.DESC
-    stmt = select(*PUBLIC).where(task_t.c.owner_id == owner_id)
-    if completed is not None:
-        stmt = stmt.where(task_t.c.completed == completed)
-    if q:
-        pattern = _like_pattern(q)
-        stmt = stmt.where(
-            or_(task_t.c.title.ilike(pattern, escape="\\"),
-                task_t.c.description.ilike(pattern, escape="\\"))
-        )  # fmt: skip
-    if cursor:
-        after_key, after_id = cursors.decode(cursor, sort, order)
-        position = tuple_(key, task_t.c.id)
-        bound = tuple_(after_key, after_id)
-        stmt = stmt.where(position < bound if descending else position > bound)
-    ordering = (key.desc(), task_t.c.id.desc()) if descending else (key.asc(), task_t.c.id.asc())
     # One row past the page tells whether there is a next page, without a COUNT.
-    rows = await db.fetch_all(stmt.order_by(*ordering).limit(limit + 1))
+    params: dict[str, Any] = {"owner_id": owner_id, "limit": limit + 1}
+    after = None
+    if q:
+        params["pattern"] = _like_pattern(q)
+    if cursor:
+        params["after_key"], params["after_id"] = cursors.decode(cursor, sort, order)
+        after = _after_kind(params["after_key"])
+    stmt = _list_statement(sort, order, completed, bool(q), after)
+    rows = await db.fetch_all(stmt, params)
     if not rows:
         await ensure_exists(db, user_id=owner_id)
     next_cursor = None

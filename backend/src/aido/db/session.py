@@ -7,13 +7,14 @@ which the API answers with 503 and Retry-After.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, TypeVar
 
 from fastapi import Request
 from sqlalchemy import exc as sa_exc
+from sqlalchemy.dialects.postgresql.psycopg import PGDialect_psycopg
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
-from sqlalchemy.sql import Executable
+from sqlalchemy.sql import ClauseElement, Executable
 
 from aido.core.config import Settings
 from aido.db.errors import DatabaseUnavailable
@@ -22,6 +23,28 @@ from aido.db.transient import is_transient
 
 T = TypeVar("T")
 Row = dict[str, Any]
+
+
+class Prepared:
+    """A statement compiled once, when the module defining it loads, for the psycopg dialect.
+
+    Building a Core construct and looking it up in SQLAlchemy's compiled cache cost more CPU
+    than the rest of a one-statement request (see bench/README.md). The SQL text sent is the
+    one SQLAlchemy would compile; it runs through `exec_driver_sql`, so errors are wrapped
+    and disconnects invalidate the pool exactly as for `execute`. Values go in as bind
+    parameters named by the statement's `bindparam`s.
+    """
+
+    __slots__ = ("sql",)
+    _dialect = PGDialect_psycopg()  # type: ignore[no-untyped-call]
+
+    def __init__(self, stmt: ClauseElement) -> None:
+        self.sql = str(stmt.compile(dialect=self._dialect))
+
+    async def execute(self, conn: AsyncConnection, params: Mapping[str, Any]) -> list[Row]:
+        result = await conn.exec_driver_sql(self.sql, dict(params))
+        keys = tuple(result.keys())
+        return [dict(zip(keys, row, strict=True)) for row in result]
 
 
 class Database:
@@ -49,16 +72,24 @@ class Database:
             # Every pooled connection stayed busy for DB_POOL_TIMEOUT: shed load, don't queue.
             raise DatabaseUnavailable("connection pool exhausted", retry_after=1) from None
 
-    async def fetch_all(self, stmt: Executable) -> list[Row]:
+    async def fetch_all(
+        self, stmt: Executable | Prepared, params: Mapping[str, Any] | None = None
+    ) -> list[Row]:
+        """The rows as dicts; `params` are the values of a Prepared statement's parameters."""
+
         async def op(conn: AsyncConnection, attempt: int) -> list[Row]:
+            if isinstance(stmt, Prepared):
+                return await stmt.execute(conn, params or {})
             result = await conn.execute(stmt)
             keys = tuple(result.keys())
             return [dict(zip(keys, row, strict=True)) for row in result]
 
         return await self.run(op)
 
-    async def fetch_one(self, stmt: Executable) -> Row | None:
-        rows = await self.fetch_all(stmt)
+    async def fetch_one(
+        self, stmt: Executable | Prepared, params: Mapping[str, Any] | None = None
+    ) -> Row | None:
+        rows = await self.fetch_all(stmt, params)
         return rows[0] if rows else None
 
     async def ping(self) -> None:
