@@ -50,7 +50,9 @@ def main() -> None:
         port=settings.API_PORT,
         workers=workers,
         proxy_headers=True,
-        forwarded_allow_ips=os.environ.get("FORWARDED_ALLOW_IPS", "*"),
+        # Trusting every peer's X-Forwarded-For would let any client pick its own address and
+        # escape the per-client log-in limit: only a proxy on this host is trusted by default.
+        forwarded_allow_ips=os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1"),
         access_log=os.environ.get("ACCESS_LOG", "true").lower() != "false",
         log_level=settings.LOG_LEVEL.lower(),
     )

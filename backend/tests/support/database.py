@@ -8,7 +8,9 @@ from sqlalchemy.engine import make_url
 from aido.core.config import Settings
 from aido.db.migrate import upgrade_head
 
-TABLES = ('"user"', "task", "login_throttle")
+# Children first. DELETE, not TRUNCATE: a test leaves a few rows, and TRUNCATE's new files
+# cost ~0.2 s a test on a Postgres that fsyncs.
+TABLES = ("task", '"user"', "login_throttle")
 
 
 def libpq(url: str) -> str:
@@ -33,7 +35,7 @@ def migrate(url: str) -> None:
 
 def truncate_all(url: str) -> None:
     with psycopg.connect(libpq(url), autocommit=True) as conn:
-        conn.execute(f"TRUNCATE {', '.join(TABLES)}")
+        conn.execute("; ".join(f"DELETE FROM {table}" for table in TABLES))
 
 
 def query(url: str, sql: str, *params: object) -> list[tuple[object, ...]]:

@@ -13,6 +13,16 @@ TRANSIENT_SQLSTATES = frozenset(
 )
 
 
+# Connection failures that retrying cannot fix: configuration problems. psycopg reports
+# connect-time FATALs without a SQLSTATE, so libpq's fixed message texts identify them.
+_PERMANENT = {
+    "password authentication failed": "wrong user or password in DATABASE_URL",
+    "does not exist": "the database or role in DATABASE_URL does not exist",
+    "no pg_hba.conf entry": "the server does not accept this client (pg_hba.conf)",
+    "does not support SSL": "the server has no TLS; add ?sslmode=disable for a local server",
+}
+
+
 def _driver_error(exc: BaseException) -> BaseException:
     return exc.orig if isinstance(exc, sa_exc.DBAPIError) and exc.orig is not None else exc
 
@@ -22,13 +32,26 @@ def is_transient(exc: BaseException) -> bool:
         return True
     orig = _driver_error(exc)
     if isinstance(orig, psycopg.OperationalError):
+        if _hint(orig):
+            return False
         # No SQLSTATE: the connection itself failed (refused, timed out, closed mid-query).
         return orig.sqlstate is None or orig.sqlstate in TRANSIENT_SQLSTATES
     return isinstance(orig, psycopg.InterfaceError | ConnectionError | OSError)
 
 
+def _hint(orig: BaseException) -> str | None:
+    message = str(orig)
+    return next((hint for text, hint in _PERMANENT.items() if text in message), None)
+
+
 def describe(exc: BaseException) -> str:
-    """A log-safe description: the error class and SQLSTATE, never SQL, parameters or URL."""
+    """A log-safe description: the error class, SQLSTATE and a fixed hint, never the driver's
+    message (it can quote SQL, values or host details), parameters or URL."""
     orig = _driver_error(exc)
     sqlstate = getattr(orig, "sqlstate", None)
-    return f"{type(orig).__name__}" + (f" (SQLSTATE {sqlstate})" if sqlstate else "")
+    hint = _hint(orig)
+    return (
+        f"{type(orig).__name__}"
+        + (f" (SQLSTATE {sqlstate})" if sqlstate else "")
+        + (f": {hint}" if hint else "")
+    )
