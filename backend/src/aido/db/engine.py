@@ -30,6 +30,14 @@ def build_engine(settings: Settings, *, application_name: str = APPLICATION_NAME
         connect_args={
             "connect_timeout": settings.DB_CONNECT_TIMEOUT,
             "application_name": application_name,
+            # Client-side TCP liveness (safe behind any pooler): a peer that vanishes without
+            # a reset, a NAT or load balancer dropping state, is noticed in about a minute
+            # instead of never, so a request cannot wait on a dead socket forever.
+            "keepalives": 1,
+            "keepalives_idle": 30,
+            "keepalives_interval": 10,
+            "keepalives_count": 3,
+            "tcp_user_timeout": 60_000,
         },
     )
     _install_idle_ping(engine, settings.DB_PING_AFTER_IDLE)
