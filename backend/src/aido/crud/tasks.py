@@ -122,6 +122,29 @@ async def list_tasks(
     return {"items": rows, "next_cursor": next_cursor}
 
 
+# The insert of create_task and its look-up after a conflict, compiled once.
+_INSERT = Prepared(
+    pg_insert(task_t)
+    .values(
+        id=bindparam("new_id"),
+        owner_id=bindparam("new_owner_id"),
+        title=bindparam("new_title"),
+        description=bindparam("new_description"),
+        completed=bindparam("new_completed"),
+        idempotency_key=bindparam("new_idempotency_key"),
+    )
+    .on_conflict_do_nothing()
+    .returning(*PUBLIC)
+)
+_EARLIER = select(*PUBLIC).where(task_t.c.owner_id == bindparam("owner_id"))
+_EARLIER_BY_ID = Prepared(_EARLIER.where(task_t.c.id == bindparam("task_id")))
+_EARLIER_BY_KEY = Prepared(
+    _EARLIER.where(
+        or_(task_t.c.id == bindparam("task_id"), task_t.c.idempotency_key == bindparam("key"))
+    )
+)
+
+
 async def create_task(
     db: Database,
     *,
@@ -137,39 +160,29 @@ async def create_task(
     the first attempt stored instead of inserting a second one.
     """
     task_id = uuid.uuid4()
-    stmt = (
-        pg_insert(task_t)
-        .values(
-            id=task_id,
-            owner_id=owner_id,
-            title=title,
-            description=description,
-            completed=completed,
-            idempotency_key=idempotency_key,
-        )
-        .on_conflict_do_nothing()
-        .returning(*PUBLIC)
-    )
-    earlier = select(*PUBLIC).where(task_t.c.owner_id == owner_id)
-    if idempotency_key is None:
-        earlier = earlier.where(task_t.c.id == task_id)
-    else:
-        earlier = earlier.where(
-            or_(task_t.c.id == task_id, task_t.c.idempotency_key == idempotency_key)
-        )
+    values = {
+        "new_id": task_id,
+        "new_owner_id": owner_id,
+        "new_title": title,
+        "new_description": description,
+        "new_completed": completed,
+        "new_idempotency_key": idempotency_key,
+    }
+    earlier = _EARLIER_BY_KEY if idempotency_key is not None else _EARLIER_BY_ID
+    earlier_params = {"owner_id": owner_id, "task_id": task_id, "key": idempotency_key}
 
     async def op(conn: AsyncConnection, attempt: int) -> tuple[Row, bool]:
         try:
-            row = (await conn.execute(stmt)).mappings().first()
+            rows = await _INSERT.execute(conn, values)
         except IntegrityError:
             raise UNAUTHORIZED from None  # owner_id's user is gone (foreign key)
-        if row is not None:
-            return dict(row), True
-        found = (await conn.execute(earlier)).mappings().first()
-        if found is None:
+        if rows:
+            return rows[0], True
+        found = await earlier.execute(conn, earlier_params)
+        if not found:
             raise RuntimeError("insert conflicted but no conflicting task was found")
         # Our own earlier attempt counts as created now; a matching key is a replay.
-        return dict(found), found["id"] == task_id
+        return found[0], found[0]["id"] == task_id
 
     return await db.run(op)
 
@@ -184,6 +197,33 @@ async def get_task(db: Database, *, owner_id: uuid.UUID, task_id: uuid.UUID) -> 
     return row
 
 
+_BIND = "bind"
+
+
+def _inline(value: Any) -> Any:
+    """SQLAlchemy writes None, True and False inline in IS DISTINCT FROM (NULL, true, false);
+    they are part of a statement's shape, so its SQL is the text it always was."""
+    return value if value is None or isinstance(value, bool) else _BIND
+
+
+@functools.cache
+def _update_statement(shape: tuple[tuple[str, Any], ...]) -> Prepared:
+    """The UPDATE for one set of changed fields (in the order given), compiled once."""
+    differs = or_(*(
+        task_t.c[name].is_distinct_from(bindparam(f"cmp_{name}") if inline is _BIND else inline)
+        for name, inline in shape
+    ))  # fmt: skip
+    values: dict[str, Any] = {name: bindparam(f"set_{name}") for name, _ in shape}
+    return Prepared(
+        update(task_t)
+        .where(
+            and_(task_t.c.id == bindparam("task_id"), task_t.c.owner_id == bindparam("owner_id"))
+        )
+        .values(**values, updated_at=case((differs, func.now()), else_=task_t.c.updated_at))
+        .returning(*PUBLIC)
+    )
+
+
 async def update_task(
     db: Database, *, owner_id: uuid.UUID, task_id: uuid.UUID, changes: dict[str, Any]
 ) -> Row:
@@ -191,14 +231,14 @@ async def update_task(
     request (a client retry, or ours after a lost answer) leaves the task as the first did."""
     if not changes:
         return await get_task(db, owner_id=owner_id, task_id=task_id)
-    differs = or_(*(task_t.c[name].is_distinct_from(value) for name, value in changes.items()))
-    stmt = (
-        update(task_t)
-        .where(and_(task_t.c.id == task_id, task_t.c.owner_id == owner_id))
-        .values(**changes, updated_at=case((differs, func.now()), else_=task_t.c.updated_at))
-        .returning(*PUBLIC)
-    )
-    row = await db.fetch_one(stmt)
+    shape = tuple((name, _inline(value)) for name, value in changes.items())
+    params: dict[str, Any] = {"task_id": task_id, "owner_id": owner_id}
+    for name, value in changes.items():
+        params[f"set_{name}"] = value
+        if _inline(value) is _BIND:
+            params[f"cmp_{name}"] = value
+    stmt = _update_statement(shape)
+    row = await db.fetch_one(stmt, params)
     if row is None:
         await ensure_exists(db, user_id=owner_id)
         raise NOT_FOUND
