@@ -114,7 +114,8 @@ def main(argv: list[str]) -> int:
                 wrk_threads=min(loadgen.THREADS, args.concurrency),
                 concurrency=args.concurrency, seconds=args.duration, warmup=args.warmup,
                 data=f"{args.users} users x {args.tasks_per_user:,} tasks + 1 user x "
-                     f"{args.big_tasks:,} tasks ({data.tasks:,} rows)",
+                     f"{args.big_tasks:,} tasks ({data.tasks:,} rows); load as {len(active)} "
+                     "logged-in users (+ the big one)",
                 quick=args.quick,
             )  # fmt: skip
     return _finish(args, started, results, direct, facts)

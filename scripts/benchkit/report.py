@@ -26,7 +26,9 @@ def rows(cases: list[CaseResult], direct: CaseResult) -> list[dict[str, Any]]:
 
 def _cells(row: dict[str, Any]) -> list[str]:
     def pct(value: float | None) -> str:
-        return f"{value * 100:.0f} %" if value is not None else "-"
+        if value is None:
+            return "-"
+        return f"{value * 100:.1f} %" if value < 0.1 else f"{value * 100:.0f} %"
 
     return [row["name"], f"{row['rps']:,.0f}", f"{row['p50_ms']:.1f}", f"{row['p95_ms']:.1f}",
             f"{row['p99_ms']:.1f}", str(row["errors"]), pct(row["vs_live"]),
