@@ -94,6 +94,11 @@ def run_server(database_url: str, *, workers: int, concurrency: int) -> Iterator
         _wait_live(url, process, log_path, timeout=90)
         say("backend is live")
         yield Server(url, workers, size, log_path, process)
+    except BaseException:
+        say(f"the backend's log is kept in {log_path}")
+        raise
+    else:
+        log_path.unlink(missing_ok=True)
     finally:
         _stop(process)
 
