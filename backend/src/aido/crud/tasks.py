@@ -8,6 +8,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
+import psycopg.errors
 from fastapi import HTTPException, status
 from sqlalchemy import (
     DateTime,
@@ -25,14 +26,13 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.types import TypeEngine
 
 from aido.api.deps import UNAUTHORIZED
 from aido.crud import cursor as cursors
 from aido.crud.users import ensure_exists
-from aido.db.session import Database, Prepared, Row
+from aido.db.session import Database, Prepared, RawConnection, Row
 from aido.models.task import SortOrder, Task, TaskSort
 
 task_t = Task.__table__  # type: ignore[attr-defined]
@@ -171,10 +171,10 @@ async def create_task(
     earlier = _EARLIER_BY_KEY if idempotency_key is not None else _EARLIER_BY_ID
     earlier_params = {"owner_id": owner_id, "task_id": task_id, "key": idempotency_key}
 
-    async def op(conn: AsyncConnection, attempt: int) -> tuple[Row, bool]:
+    async def op(conn: RawConnection, attempt: int) -> tuple[Row, bool]:
         try:
             rows = await _INSERT.execute(conn, values)
-        except IntegrityError:
+        except psycopg.errors.ForeignKeyViolation:
             raise UNAUTHORIZED from None  # owner_id's user is gone (foreign key)
         if rows:
             return rows[0], True
@@ -184,7 +184,7 @@ async def create_task(
         # Our own earlier attempt counts as created now; a matching key is a replay.
         return found[0], found[0]["id"] == task_id
 
-    return await db.run(op)
+    return await db.run_raw(op)
 
 
 async def get_task(db: Database, *, owner_id: uuid.UUID, task_id: uuid.UUID) -> Row:
