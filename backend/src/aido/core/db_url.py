@@ -44,7 +44,9 @@ def normalize_database_url(raw: str) -> NormalizedUrl:
         raise DatabaseUrlError("is empty")
     scheme, sep, _ = raw.partition("://")
     if not sep:
-        raise DatabaseUrlError("is not a URL (expected postgresql://user:password@host/db)")
+        raise DatabaseUrlError(
+            "is not a URL (expected postgresql://USER@HOST/DBNAME, with a password)"
+        )
     scheme = scheme.lower()
     if scheme not in _ACCEPTED:
         raise DatabaseUrlError(

@@ -7,7 +7,8 @@ which the API answers with 503 and Retry-After.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from contextlib import asynccontextmanager
 from typing import Any, TypeVar
 
 import psycopg
@@ -82,17 +83,23 @@ class Database:
         """
 
         async def once(attempt: int) -> T:
-            fairy = await self.engine.raw_connection()
-            try:
-                return await op(_driver(fairy), attempt)
-            except psycopg.Error as exc:
-                if is_transient(exc) or _broken(fairy):
-                    await greenlet_spawn(self._invalidate, fairy, exc)
-                raise
-            finally:
-                await greenlet_spawn(fairy.close)
+            async with self._raw() as conn:
+                return await op(conn, attempt)
 
         return await self._retrying(once)
+
+    @asynccontextmanager
+    async def _raw(self) -> AsyncIterator[RawConnection]:
+        """A pooled connection's psycopg driver, returned to the pool afterwards."""
+        fairy = await self.engine.raw_connection()
+        try:
+            yield _driver(fairy)
+        except psycopg.Error as exc:
+            if is_transient(exc) or _broken(fairy):
+                await greenlet_spawn(self._invalidate, fairy, exc)
+            raise
+        finally:
+            await greenlet_spawn(fairy.close)
 
     def _invalidate(self, fairy: PoolProxiedConnection, exc: BaseException) -> None:
         self.engine.sync_engine.pool._invalidate(fairy, exc)
@@ -149,15 +156,8 @@ class Database:
                     raise
 
     async def _select_one(self) -> None:
-        fairy = await self.engine.raw_connection()
-        try:
-            await _driver(fairy).execute("SELECT 1")
-        except psycopg.Error as exc:
-            if is_transient(exc) or _broken(fairy):
-                await greenlet_spawn(self._invalidate, fairy, exc)
-            raise
-        finally:
-            await greenlet_spawn(fairy.close)
+        async with self._raw() as conn:
+            await conn.execute("SELECT 1")
 
 
 def _driver(fairy: PoolProxiedConnection) -> RawConnection:
