@@ -13,12 +13,13 @@ WORKDIR /app
 RUN groupadd --system --gid 10001 aido \
  && useradd --system --uid 10001 --gid aido --home-dir /app --shell /usr/sbin/nologin aido
 
-# Dependencies first, in their own layer: only a change to pyproject.toml reinstalls them.
-# The list is read from pyproject.toml itself (no second list to drift); wheels only, because
-# the slim image has no compiler and every dependency ships manylinux wheels.
-COPY backend/pyproject.toml backend/pyproject.toml
+# Dependencies first, in their own layer: only a change to pyproject.toml or constraints.txt
+# reinstalls them. The list is read from pyproject.toml itself (no second list to drift), at
+# the versions the tests verified (constraints.txt); wheels only, because the slim image has
+# no compiler and every dependency ships manylinux wheels.
+COPY backend/pyproject.toml backend/constraints.txt backend/
 RUN python -c "import tomllib; print('\n'.join(tomllib.load(open('backend/pyproject.toml', 'rb'))['project']['dependencies']))" > /tmp/requirements.txt \
- && pip install --only-binary=:all: -r /tmp/requirements.txt \
+ && pip install --only-binary=:all: -c backend/constraints.txt -r /tmp/requirements.txt \
  && rm /tmp/requirements.txt
 
 # The source, used in place through PYTHONPATH (no build backend needed): aido.db.migrate
