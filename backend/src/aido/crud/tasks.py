@@ -26,7 +26,6 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.types import TypeEngine
 
 from aido.api.deps import UNAUTHORIZED
@@ -187,10 +186,20 @@ async def create_task(
     return await db.run_raw(op)
 
 
-async def get_task(db: Database, *, owner_id: uuid.UUID, task_id: uuid.UUID) -> Row:
-    row = await db.fetch_one(
-        select(*PUBLIC).where(task_t.c.id == task_id, task_t.c.owner_id == owner_id)
+_GET = Prepared(
+    select(*PUBLIC).where(
+        task_t.c.id == bindparam("task_id"), task_t.c.owner_id == bindparam("owner_id")
     )
+)
+_DELETE = Prepared(
+    delete(task_t)
+    .where(task_t.c.id == bindparam("task_id"), task_t.c.owner_id == bindparam("owner_id"))
+    .returning(task_t.c.id)
+)
+
+
+async def get_task(db: Database, *, owner_id: uuid.UUID, task_id: uuid.UUID) -> Row:
+    row = await db.fetch_one(_GET, {"task_id": task_id, "owner_id": owner_id})
     if row is None:
         await ensure_exists(db, user_id=owner_id)
         raise NOT_FOUND
@@ -246,17 +255,13 @@ async def update_task(
 
 
 async def delete_task(db: Database, *, owner_id: uuid.UUID, task_id: uuid.UUID) -> None:
-    stmt = (
-        delete(task_t)
-        .where(task_t.c.id == task_id, task_t.c.owner_id == owner_id)
-        .returning(task_t.c.id)
-    )
+    params = {"task_id": task_id, "owner_id": owner_id}
 
-    async def op(conn: AsyncConnection, attempt: int) -> bool:
-        deleted = (await conn.execute(stmt)).first() is not None
+    async def op(conn: RawConnection, attempt: int) -> bool:
+        deleted = bool(await _DELETE.execute(conn, params))
         # After a lost answer the repeat finds nothing because the first attempt deleted it.
         return deleted or attempt > 0
 
-    if not await db.run(op):
+    if not await db.run_raw(op):
         await ensure_exists(db, user_id=owner_id)
         raise NOT_FOUND
