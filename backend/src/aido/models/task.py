@@ -7,7 +7,8 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Any
 
-from pydantic import ConfigDict, StringConstraints
+from pydantic import ConfigDict, StringConstraints, ValidationInfo, field_validator
+from pydantic_core import PydanticCustomError
 from sqlalchemy import Column, ForeignKey, Index, Uuid, text
 from sqlmodel import Field, SQLModel
 
@@ -68,6 +69,16 @@ class TaskUpdate(SQLModel):
     title: Title | None = Field(default=None, schema_extra={"json_schema_extra": _not_null})
     description: Description | None = None
     completed: bool | None = Field(default=None, schema_extra={"json_schema_extra": _not_null})
+
+    @field_validator("title", "completed")
+    @classmethod
+    def _refuse_null(cls, value: object, info: ValidationInfo) -> object:
+        # Runs only for fields that were sent (defaults are not validated): an explicit null.
+        if value is None:
+            raise PydanticCustomError(
+                "null_not_allowed", "{field} cannot be null", {"field": info.field_name}
+            )
+        return value
 
 
 class TaskPublic(TaskBase):
