@@ -35,9 +35,9 @@ class Prepared:
 
     Building a Core construct and looking it up in SQLAlchemy's compiled cache cost more CPU
     than the rest of a one-statement request (see bench/README.md). The SQL text sent is the
-    one SQLAlchemy would compile; it runs through `exec_driver_sql`, so errors are wrapped
-    and disconnects invalidate the pool exactly as for `execute`. Values go in as bind
-    parameters named by the statement's `bindparam`s.
+    one SQLAlchemy would compile; it runs on a pooled connection's psycopg driver (see
+    `Database.run_raw`, which invalidates the pool on a disconnect), so errors are psycopg's
+    own. Values go in as bind parameters named by the statement's `bindparam`s.
     """
 
     __slots__ = ("sql",)
@@ -143,7 +143,7 @@ class Database:
 
     async def ping(self) -> None:
         """SELECT 1, tried twice. After a suspend (Neon, pg_terminate_backend) the pooled
-        connections are dead and the first try only discovers it (SQLAlchemy then invalidates
+        connections are dead and the first try only discovers it (`_raw` then invalidates
         the pool); the second runs on a fresh connection. With one try, /health answered 503
         after every suspend although the database answered (tests/reliability/test_suspend.py).
         Callers bound the total time (health: wait_for; start-up: its own deadline)."""
