@@ -6,7 +6,6 @@ import contextlib
 import os
 import secrets
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -16,6 +15,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from aido.testing.postgres import free_port
 from benchkit.progress import say
 
 # Per worker, below the throwaway cluster's max_connections=200 with room for the rest.
@@ -29,12 +29,6 @@ class Server:
     pool_size: int
     log_path: Path
     process: subprocess.Popen[bytes]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def pool_size(concurrency: int, workers: int) -> int:
