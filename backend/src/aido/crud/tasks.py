@@ -14,6 +14,7 @@ from sqlalchemy import (
     DateTime,
     Integer,
     String,
+    Text,
     Uuid,
     and_,
     bindparam,
@@ -35,8 +36,10 @@ from aido.db.session import Database, Prepared, RawConnection, Row
 from aido.models.task import SortOrder, Task, TaskSort
 
 task_t = Task.__table__  # type: ignore[attr-defined]
+# The id comes back as Postgres's own text: a page of 50 would otherwise build 50 uuid.UUID
+# objects only for orjson to turn them back into the same text (bench/README.md).
 PUBLIC = (
-    task_t.c.id,
+    task_t.c.id.cast(Text).label("id"),
     task_t.c.title,
     task_t.c.description,
     task_t.c.completed,
@@ -181,7 +184,7 @@ async def create_task(
         if not found:
             raise RuntimeError("insert conflicted but no conflicting task was found")
         # Our own earlier attempt counts as created now; a matching key is a replay.
-        return found[0], found[0]["id"] == task_id
+        return found[0], found[0]["id"] == str(task_id)
 
     return await db.run_raw(op)
 

@@ -17,7 +17,8 @@ from sqlalchemy import exc as sa_exc
 from sqlalchemy.dialects.postgresql.psycopg import PGDialect_psycopg
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from sqlalchemy.pool import PoolProxiedConnection
-from sqlalchemy.sql import ClauseElement, Executable
+from sqlalchemy.sql import Executable, Select
+from sqlalchemy.sql.dml import UpdateBase
 from sqlalchemy.util import greenlet_spawn
 
 from aido.core.config import Settings
@@ -40,18 +41,21 @@ class Prepared:
     own. Values go in as bind parameters named by the statement's `bindparam`s.
     """
 
-    __slots__ = ("sql",)
+    __slots__ = ("sql", "keys")
     _dialect = PGDialect_psycopg()  # type: ignore[no-untyped-call]
 
-    def __init__(self, stmt: ClauseElement) -> None:
+    def __init__(self, stmt: Select[Any] | UpdateBase) -> None:
         self.sql = str(stmt.compile(dialect=self._dialect))
+        # The result's column names, known now: reading them from cursor.description builds
+        # a Column object per column on every execution.
+        self.keys = tuple(str(col.key) for col in stmt.exported_columns)
 
     async def execute(self, conn: RawConnection, params: Mapping[str, Any]) -> list[Row]:
         async with conn.cursor() as cur:
             await cur.execute(self.sql, params)
-            if cur.description is None:
+            if not self.keys:
                 return []
-            keys = tuple(col.name for col in cur.description)
+            keys = self.keys
             return [dict(zip(keys, row, strict=True)) for row in await cur.fetchall()]
 
 
