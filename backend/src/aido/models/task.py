@@ -7,7 +7,8 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Any
 
-from pydantic import ConfigDict, StringConstraints, ValidationInfo, field_validator
+import pydantic
+from pydantic import BaseModel, ConfigDict, StringConstraints, ValidationInfo, field_validator
 from pydantic_core import PydanticCustomError
 from sqlalchemy import Column, ForeignKey, Index, Uuid, text
 from sqlmodel import Field, SQLModel
@@ -103,6 +104,36 @@ class TaskSort(StrEnum):
 class SortOrder(StrEnum):
     ASC = "asc"
     DESC = "desc"
+
+
+LIST_LIMIT_DEFAULT = 20
+LIST_LIMIT_MAX = 100
+
+
+class TaskListQuery(BaseModel):
+    """The query parameters of GET /tasks, validated as one model.
+
+    FastAPI validates separate query parameters one by one; as one model they cost a single
+    pydantic call, which on the list path was half the price of FastAPI's dependency solving
+    (bench/README.md). Unknown parameters are ignored, as they were. (pydantic's Field, not
+    SQLModel's, which would drop `pattern` on a plain BaseModel.)
+    """
+
+    limit: int = pydantic.Field(default=LIST_LIMIT_DEFAULT, ge=1, le=LIST_LIMIT_MAX)
+    cursor: str | None = pydantic.Field(
+        default=None,
+        max_length=512,
+        description="`next_cursor` of the previous page, with the same `sort` and `order`",
+    )
+    completed: bool | None = None
+    q: str | None = pydantic.Field(
+        default=None,
+        max_length=200,
+        pattern=NO_NUL,
+        description="Case-insensitive text in title or description",
+    )
+    sort: TaskSort = TaskSort.CREATED_AT
+    order: SortOrder = SortOrder.DESC
 
 
 class Task(TaskBase, table=True):

@@ -13,19 +13,14 @@ from aido.api.responses import errors
 from aido.crud import tasks
 from aido.models.task import (
     IDEMPOTENCY_KEY_MAX,
-    NO_NUL,
-    SortOrder,
     TaskCreate,
     TaskList,
+    TaskListQuery,
     TaskPublic,
-    TaskSort,
     TaskUpdate,
 )
 
 router = APIRouter(prefix="/tasks", tags=["tasks"])
-
-LIST_LIMIT_DEFAULT = 20
-LIST_LIMIT_MAX = 100
 
 
 @router.get(
@@ -40,25 +35,11 @@ LIST_LIMIT_MAX = 100
     responses=errors(401, 422, 503),
 )
 async def list_tasks(
-    user_id: CurrentUserId,
-    db: SessionDep,
-    limit: Annotated[int, Query(ge=1, le=LIST_LIMIT_MAX)] = LIST_LIMIT_DEFAULT,
-    cursor: Annotated[str | None, Query(max_length=512)] = None,
-    completed: bool | None = None,
-    q: Annotated[
-        str | None,
-        Query(
-            max_length=200,
-            pattern=NO_NUL,
-            description="Case-insensitive text in title or description",
-        ),
-    ] = None,
-    sort: TaskSort = TaskSort.CREATED_AT,
-    order: SortOrder = SortOrder.DESC,
+    query: Annotated[TaskListQuery, Query()], user_id: CurrentUserId, db: SessionDep
 ) -> JSONBytes:
     page = await tasks.list_tasks(
-        db, owner_id=user_id, limit=limit, sort=sort, order=order,
-        completed=completed, q=q, cursor=cursor,
+        db, owner_id=user_id, limit=query.limit, sort=query.sort, order=query.order,
+        completed=query.completed, q=query.q, cursor=query.cursor,
     )  # fmt: skip
     return json_response(page)
 
