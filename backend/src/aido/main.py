@@ -15,6 +15,7 @@ from aido.api.body_limit import BodySizeLimit
 from aido.api.errors import install_error_handlers
 from aido.api.routes import auth, health, tasks, users
 from aido.core.config import ConfigError, Settings, get_settings
+from aido.core.heap import freeze_startup_objects
 from aido.core.logging import configure_logging
 from aido.db.engine import build_engine
 from aido.db.session import Database
@@ -43,6 +44,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         logging.shutdown()
         os._exit(EXIT_STARTUP_FAILED)
     app.state.db = db
+    log.debug("froze %d start-up objects", freeze_startup_objects())
     try:
         yield
     finally:
