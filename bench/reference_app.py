@@ -37,7 +37,9 @@ LIST = (
 )
 
 with psycopg.connect(URL) as _conn:
-    _owners = [row[0] for row in _conn.execute('SELECT id FROM "user" ORDER BY id LIMIT 32')]
+    _owners = [
+        row[0] for row in _conn.execute('SELECT id FROM "user" ORDER BY id LIMIT 32')
+    ]
 owners = itertools.cycle(_owners)
 pool = AsyncConnectionPool(
     URL,
