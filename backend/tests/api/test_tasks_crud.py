@@ -13,6 +13,7 @@ import pytest
 from tests.api.accounts import quick_user
 from tests.api.errors import assert_422_names, assert_error
 from tests.support.database import query
+from tests.support.task_verbs import on_a_task
 from tests.support.users import UserSession
 
 TASK_KEYS = {"id", "title", "description", "completed", "created_at", "updated_at"}
@@ -106,27 +107,13 @@ def test_body_over_the_limit_is_413(client: httpx.Client, user: UserSession) -> 
 
 # ids ---------------------------------------------------------------------------------------
 def test_invalid_ids_are_422_on_every_verb(client: httpx.Client, user: UserSession) -> None:
-    h = user.headers
     for bad_id in ("not-a-uuid", "123", "00000000-0000-0000-0000-00000000000g"):
-        for response in (
-            client.get(f"/tasks/{bad_id}", headers=h),
-            client.patch(f"/tasks/{bad_id}", json={"title": "x"}, headers=h),
-            client.delete(f"/tasks/{bad_id}", headers=h),
-            client.post(f"/tasks/{bad_id}/complete", headers=h),
-            client.post(f"/tasks/{bad_id}/reopen", headers=h),
-        ):
+        for response in on_a_task(client, bad_id, user.headers):
             assert_422_names(response, "path", "task_id")
 
 
 def test_unknown_ids_are_404_on_every_verb(client: httpx.Client, user: UserSession) -> None:
-    missing, h = uuid.uuid4(), user.headers
-    for response in (
-        client.get(f"/tasks/{missing}", headers=h),
-        client.patch(f"/tasks/{missing}", json={"title": "x"}, headers=h),
-        client.delete(f"/tasks/{missing}", headers=h),
-        client.post(f"/tasks/{missing}/complete", headers=h),
-        client.post(f"/tasks/{missing}/reopen", headers=h),
-    ):
+    for response in on_a_task(client, uuid.uuid4(), user.headers):
         assert assert_error(response, 404) == "Task not found"
 
 

@@ -9,6 +9,7 @@ import httpx
 from tests.api.accounts import quick_user
 from tests.api.errors import assert_error
 from tests.support.database import query
+from tests.support.task_verbs import on_a_task
 
 
 def test_another_users_task_is_404_on_every_verb_exactly_like_a_missing_one(
@@ -22,15 +23,8 @@ def test_another_users_task_is_404_on_every_verb_exactly_like_a_missing_one(
     before = client.get(f"/tasks/{task['id']}", headers=alice.headers).json()
 
     def attempts(task_id: str) -> list[httpx.Response]:
-        url, h = f"/tasks/{task_id}", bob.headers
-        return [
-            client.get(url, headers=h),
-            client.patch(url, json={"title": "mine now"}, headers=h),
-            client.patch(url, json={}, headers=h),
-            client.post(f"{url}/complete", headers=h),
-            client.post(f"{url}/reopen", headers=h),
-            client.delete(url, headers=h),
-        ]
+        empty_patch = client.patch(f"/tasks/{task_id}", json={}, headers=bob.headers)
+        return [empty_patch, *on_a_task(client, task_id, bob.headers)]
 
     for theirs, missing in zip(attempts(task["id"]), attempts(str(uuid.uuid4())), strict=True):
         assert_error(theirs, 404)  # never 403: that would confirm the task exists

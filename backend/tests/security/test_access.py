@@ -12,16 +12,9 @@ import jwt
 import pytest
 
 from tests.support.database import query
+from tests.support.task_verbs import ON_A_TASK
 from tests.support.users import UserSession, signup_and_login
 
-# Every task endpoint and verb, on a task id: (method, path template, JSON body).
-ON_A_TASK = [
-    ("GET", "/tasks/{id}", None),
-    ("PATCH", "/tasks/{id}", {"title": "taken over"}),
-    ("POST", "/tasks/{id}/complete", None),
-    ("POST", "/tasks/{id}/reopen", None),
-    ("DELETE", "/tasks/{id}", None),
-]
 ALL_ENDPOINTS = [
     ("GET", "/tasks", None),
     ("POST", "/tasks", {"title": "t"}),
