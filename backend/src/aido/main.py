@@ -67,6 +67,9 @@ def create_app(settings: Settings) -> FastAPI:
         allow_credentials=True,
         allow_methods=["GET", "POST", "PATCH", "DELETE", "OPTIONS"],
         allow_headers=["Authorization", "Content-Type", "Idempotency-Key"],
+        # A browser hides response headers from scripts unless listed here; the web UI reads
+        # these two (when to retry, and whether a create was a replay).
+        expose_headers=["Retry-After", "Idempotent-Replayed"],
     )
     app.add_middleware(BodySizeLimit, max_bytes=settings.MAX_BODY_BYTES)
     install_error_handlers(app)

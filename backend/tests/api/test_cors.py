@@ -28,6 +28,10 @@ def test_frontend_origin_is_allowed(cors_server: Server) -> None:
     with httpx.Client(base_url=cors_server.url) as c:
         simple = c.get("/health/live", headers={"Origin": FRONTEND})
         assert simple.headers["access-control-allow-origin"] == FRONTEND
+        exposed = {
+            h.strip().lower() for h in simple.headers["access-control-expose-headers"].split(",")
+        }
+        assert {"retry-after", "idempotent-replayed"} <= exposed
         preflight = c.options("/tasks", headers={"Origin": FRONTEND, **PREFLIGHT})
     assert preflight.status_code == 200
     assert preflight.headers["access-control-allow-origin"] == FRONTEND
