@@ -16,7 +16,7 @@ interface Props {
 /** One task: its checkbox (complete / reopen), its text, and Edit / Delete; or its edit form. */
 export const TaskItem = forwardRef<HTMLInputElement, Props>(function TaskItem({ task, onToggle, onSave, onDelete }, checkboxRef) {
   const [editing, setEditing] = useState(false);
-  const [toggling, setToggling] = useState(false);
+  const [pending, setPending] = useState<boolean | null>(null);
   const editButton = useRef<HTMLButtonElement>(null);
   const wasEditing = useRef(false);
 
@@ -45,20 +45,22 @@ export const TaskItem = forwardRef<HTMLInputElement, Props>(function TaskItem({ 
   }
 
   return (
-    <li className={`task${task.completed ? " done" : ""}`} data-testid="task" aria-busy={toggling || undefined}>
+    <li className={`task${task.completed ? " done" : ""}`} data-testid="task" aria-busy={pending !== null || undefined}>
       <input
         ref={checkboxRef}
         type="checkbox"
         id={`${id}-done`}
         className="check"
-        checked={task.completed}
-        disabled={toggling}
+        // Shows the click at once; the task itself changes when the server has it, and a
+        // failure puts the box back (and says why). Never disabled: that would drop focus.
+        checked={pending ?? task.completed}
         onChange={async () => {
-          setToggling(true);
+          if (pending !== null) return;
+          setPending(!task.completed);
           try {
             await onToggle(task);
           } finally {
-            setToggling(false);
+            setPending(null);
           }
         }}
         aria-describedby={task.description ? `${id}-description` : undefined}
@@ -66,7 +68,7 @@ export const TaskItem = forwardRef<HTMLInputElement, Props>(function TaskItem({ 
       <div className="task-body">
         <label htmlFor={`${id}-done`} className="task-title">
           <span className="visually-hidden">{task.completed ? "Completed: " : "Open: "}</span>
-          {task.title}
+          <span className="task-title-text">{task.title}</span>
         </label>
         {task.description && (
           <p id={`${id}-description`} className="task-description">
