@@ -1,4 +1,16 @@
-import { API_URL, LOGIN_MAX_FAILURES, PASSWORD, apiUser, expect, expectAccessible, logIn, newEmail, screenshot, signUp, test } from "./fixtures";
+import {
+  API_URL,
+  LOGIN_MAX_FAILURES,
+  PASSWORD,
+  apiUser,
+  expect,
+  expectAccessible,
+  logIn,
+  newEmail,
+  screenshot,
+  signUp,
+  test,
+} from "./fixtures";
 
 test("sign up, a reload keeps the session, log out, and log in again", async ({ page }) => {
   await page.goto("/");
@@ -72,7 +84,10 @@ test("a password the server refuses (422) shows its message at the field", async
   await expectAccessible(page);
 });
 
-test("a wrong password is refused, and the real log-in limit (429) says when to try again", async ({ page, request }) => {
+test("a wrong password is refused, and the real log-in limit (429) says when to try again", async ({
+  page,
+  request,
+}) => {
   const email = newEmail("forgetful");
   await apiUser(request, email);
   await page.goto("/login");
@@ -90,7 +105,9 @@ test("a wrong password is refused, and the real log-in limit (429) says when to 
   await expect(submit).toBeDisabled();
   const first = Number((await alert.innerText()).match(/in (\d+) second/)?.[1]);
   expect(first).toBeGreaterThan(1);
-  await expect.poll(async () => Number((await alert.innerText()).match(/in (\d+) second/)?.[1]), { timeout: 5_000 }).toBeLessThan(first);
+  await expect
+    .poll(async () => Number((await alert.innerText()).match(/in (\d+) second/)?.[1]), { timeout: 5_000 })
+    .toBeLessThan(first);
   await screenshot(page, "too-many-log-ins");
 });
 
@@ -108,7 +125,9 @@ test("a session that ended elsewhere (401) sends the user to log in", async ({ p
   // click, not check(): the answer is 401, so the box never turns checked.
   await page.getByRole("checkbox", { name: /Water the plants/ }).click();
   await expect(page).toHaveURL(/\/login$/);
-  await expect(page.getByRole("status").filter({ hasText: "Your session has ended. Please log in again." })).toBeVisible();
+  await expect(
+    page.getByRole("status").filter({ hasText: "Your session has ended. Please log in again." }),
+  ).toBeVisible();
   expect(await page.evaluate(() => localStorage.getItem("aido.session"))).toBeNull();
 });
 

@@ -34,7 +34,8 @@ export const test = base.extend<{ problems: string[] }>({
       page.on("console", (message) => {
         const text = message.text();
         // The browser logs every 4xx/5xx answer; the tests cause those on purpose.
-        if (message.type() === "error" && !text.startsWith("Failed to load resource")) problems.push(`console: ${text}`);
+        if (message.type() === "error" && !text.startsWith("Failed to load resource"))
+          problems.push(`console: ${text}`);
       });
       await use(problems);
       expect(problems, "script errors or CSP violations in the page").toEqual([]);
@@ -90,7 +91,9 @@ export async function database(request: APIRequestContext, state: "down" | "up")
 /** No WCAG 2.1 A/AA violation that axe can find on the page as it is now. */
 export async function expectAccessible(page: Page): Promise<void> {
   const results = await new AxeBuilder({ page }).withTags(["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]).analyze();
-  const found = results.violations.map((v) => `${v.id}: ${v.help} (${v.nodes.map((n) => n.target.join(" ")).join(", ")})`);
+  const found = results.violations.map(
+    (v) => `${v.id}: ${v.help} (${v.nodes.map((n) => n.target.join(" ")).join(", ")})`,
+  );
   expect(found).toEqual([]);
 }
 
@@ -99,5 +102,10 @@ export async function screenshot(page: Page, name: string): Promise<void> {
   mkdirSync(SCREENSHOTS, { recursive: true });
   // Wait for fonts and the caret out of the way, so reruns give the same picture.
   await page.evaluate(() => document.fonts.ready);
-  await page.screenshot({ path: join(SCREENSHOTS, `${name}.png`), animations: "disabled", caret: "hide" });
+  await page.screenshot({
+    path: join(SCREENSHOTS, `${name}.png`),
+    animations: "disabled",
+    caret: "hide",
+    fullPage: true,
+  });
 }

@@ -1,4 +1,17 @@
-import { API_URL, apiTask, apiUser, database, expect, expectAccessible, logIn, newEmail, screenshot, signUp, test, titles } from "./fixtures";
+import {
+  API_URL,
+  apiTask,
+  apiUser,
+  database,
+  expect,
+  expectAccessible,
+  logIn,
+  newEmail,
+  screenshot,
+  signUp,
+  test,
+  titles,
+} from "./fixtures";
 
 test("add, edit, complete, reopen and delete (with undo), from the keyboard", async ({ page, request }) => {
   await signUp(page, "ada@example.com");
@@ -18,7 +31,13 @@ test("add, edit, complete, reopen and delete (with undo), from the keyboard", as
   await input.fill("Buy milk");
   await page.getByRole("button", { name: "Add", exact: true }).click();
   await expect(page.getByTestId("task").first()).toContainText("2 litres, and bread");
-  expect(await titles(page)).toEqual(["Buy milk", "Call the plumber about the leak", "Renew passport", "Book the dentist", "Water the plants"]);
+  expect(await titles(page)).toEqual([
+    "Buy milk",
+    "Call the plumber about the leak",
+    "Renew passport",
+    "Book the dentist",
+    "Water the plants",
+  ]);
 
   await page.getByRole("checkbox", { name: /Renew passport/ }).check();
   await expect(page.getByRole("checkbox", { name: /Renew passport/ })).toBeChecked();
@@ -63,7 +82,13 @@ test("add, edit, complete, reopen and delete (with undo), from the keyboard", as
   await expect(page.getByRole("checkbox", { name: /Water the plants/ })).toBeFocused();
   expect(await titles(page)).not.toContain("Book the dentist");
   await page.getByRole("button", { name: "Undo" }).click();
-  expect(await titles(page)).toEqual(["Buy oat milk", "Call the plumber about the leak", "Renew passport", "Book the dentist", "Water the plants"]);
+  expect(await titles(page)).toEqual([
+    "Buy oat milk",
+    "Call the plumber about the leak",
+    "Renew passport",
+    "Book the dentist",
+    "Water the plants",
+  ]);
   await expect(page.getByRole("checkbox", { name: /Book the dentist/ })).toBeFocused();
 
   // Delete for good: dismissing the notice sends it at once.
@@ -92,7 +117,11 @@ test("filter by completed, search, sort, and load more over next_cursor", async 
   const token = await apiUser(request, email);
   for (let i = 1; i <= 25; i++) {
     const n = String(i).padStart(2, "0");
-    await apiTask(request, token, { title: `Task ${n}`, description: i % 7 === 0 ? "get milk on the way" : undefined, completed: i % 5 === 0 });
+    await apiTask(request, token, {
+      title: `Task ${n}`,
+      description: i % 7 === 0 ? "get milk on the way" : undefined,
+      completed: i % 5 === 0,
+    });
   }
   await page.goto("/login");
   await logIn(page, email);
@@ -153,7 +182,10 @@ test("another user cannot see the tasks", async ({ page, request, browser }) => 
 test.describe("while the database is away", () => {
   test.afterEach(async ({ request }) => database(request, "up"));
 
-  test("503 says when the next try is; the list and a create recover by themselves, the create stored once", async ({ page, request }) => {
+  test("503 says when the next try is; the list and a create recover by themselves, the create stored once", async ({
+    page,
+    request,
+  }) => {
     await signUp(page, newEmail("outage"));
     const keys: string[] = [];
     page.on("request", (r) => {
@@ -164,7 +196,7 @@ test.describe("while the database is away", () => {
     const input = page.getByLabel("New task");
     await input.fill("Written during the outage");
     await input.press("Enter");
-    const notice = page.getByRole("alert").filter({ hasText: "Not saved yet." });
+    const notice = page.getByRole("alert").filter({ hasText: "Could not save the new task" });
     await expect(notice).toContainText("the service is unavailable right now.", { timeout: 20_000 });
     await expect(notice.getByTestId("retry-countdown")).toHaveText(/Trying again in \d+ seconds?\./);
     await expect(input).toHaveValue("Written during the outage");
@@ -213,7 +245,10 @@ test.describe("on a phone", () => {
     expect(overflow, "no sideways scrolling").toBeLessThanOrEqual(0);
     for (const name of ["Edit “Call Mum”", "Delete “Call Mum”", "Log out"]) {
       const box = await page.getByRole("button", { name }).boundingBox();
-      expect(box && box.height >= 44 && box.x >= 0 && box.x + box.width <= 390, `${name} is a full-size target on screen`).toBe(true);
+      expect(
+        box && box.height >= 44 && box.x >= 0 && box.x + box.width <= 390,
+        `${name} is a full-size target on screen`,
+      ).toBe(true);
     }
     await expectAccessible(page);
     await screenshot(page, "phone");

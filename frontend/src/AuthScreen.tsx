@@ -138,7 +138,9 @@ export function AuthScreen({ mode, api, notice, onSwitch, onAuthenticated }: Pro
               value={password}
               onChange={(e) => setPassword(e.target.value)}
               aria-invalid={failure.fields.password ? true : undefined}
-              aria-describedby={[signup ? "password-hint" : "", describe("password") ?? ""].join(" ").trim() || undefined}
+              aria-describedby={
+                [signup ? "password-hint" : "", describe("password") ?? ""].join(" ").trim() || undefined
+              }
             />
             {signup && (
               <p id="password-hint" className="hint">
@@ -158,7 +160,15 @@ export function AuthScreen({ mode, api, notice, onSwitch, onAuthenticated }: Pro
             </p>
           )}
           <button type="submit" className="primary" disabled={busy || waiting} aria-disabled={busy || waiting}>
-            {busy ? (signup ? "Creating account…" : "Logging in…") : waiting ? `Wait ${formatWait(waitLeft)}` : signup ? "Sign up" : "Log in"}
+            {busy
+              ? signup
+                ? "Creating account…"
+                : "Logging in…"
+              : waiting
+                ? `Wait ${formatWait(waitLeft)}`
+                : signup
+                  ? "Sign up"
+                  : "Log in"}
           </button>
         </form>
         <p className="switch">
@@ -180,7 +190,8 @@ export function AuthScreen({ mode, api, notice, onSwitch, onAuthenticated }: Pro
 
 /** What to show for a failed sign-up or log-in. */
 function explain(error: unknown, signup: boolean): Failure {
-  if (!(error instanceof ApiError)) return { ...noFailure, message: describeError(error, signup ? "sign up" : "log in") };
+  if (!(error instanceof ApiError))
+    return { ...noFailure, message: describeError(error, signup ? "sign up" : "log in") };
   switch (error.status) {
     case 401:
       return { ...noFailure, message: "Incorrect email or password." };

@@ -14,7 +14,10 @@ interface Props {
 }
 
 /** One task: its checkbox (complete / reopen), its text, and Edit / Delete; or its edit form. */
-export const TaskItem = forwardRef<HTMLInputElement, Props>(function TaskItem({ task, onToggle, onSave, onDelete }, checkboxRef) {
+export const TaskItem = forwardRef<HTMLInputElement, Props>(function TaskItem(
+  { task, onToggle, onSave, onDelete },
+  checkboxRef,
+) {
   const [editing, setEditing] = useState(false);
   const [pending, setPending] = useState<boolean | null>(null);
   const editButton = useRef<HTMLButtonElement>(null);
@@ -27,7 +30,10 @@ export const TaskItem = forwardRef<HTMLInputElement, Props>(function TaskItem({ 
   }, [editing]);
 
   const id = `task-${task.id}`;
-  const when = task.updated_at !== task.created_at ? `Changed ${relativeTime(task.updated_at)}` : `Added ${relativeTime(task.created_at)}`;
+  const when =
+    task.updated_at !== task.created_at
+      ? `Changed ${relativeTime(task.updated_at)}`
+      : `Added ${relativeTime(task.created_at)}`;
 
   if (editing) {
     return (
@@ -75,19 +81,21 @@ export const TaskItem = forwardRef<HTMLInputElement, Props>(function TaskItem({ 
             {task.description}
           </p>
         )}
-        <p className="task-meta">
-          <time dateTime={task.updated_at} title={new Date(task.updated_at).toLocaleString()}>
-            {when}
-          </time>
-        </p>
-      </div>
-      <div className="task-actions">
-        <button ref={editButton} type="button" className="quiet" onClick={() => setEditing(true)}>
-          Edit<span className="visually-hidden"> “{task.title}”</span>
-        </button>
-        <button type="button" className="quiet danger" onClick={() => onDelete(task)}>
-          Delete<span className="visually-hidden"> “{task.title}”</span>
-        </button>
+        <div className="task-footer">
+          <p className="task-meta">
+            <time dateTime={task.updated_at} title={new Date(task.updated_at).toLocaleString()}>
+              {when}
+            </time>
+          </p>
+          <div className="task-actions">
+            <button ref={editButton} type="button" className="quiet" onClick={() => setEditing(true)}>
+              Edit<span className="visually-hidden"> “{task.title}”</span>
+            </button>
+            <button type="button" className="quiet danger" onClick={() => onDelete(task)}>
+              Delete<span className="visually-hidden"> “{task.title}”</span>
+            </button>
+          </div>
+        </div>
       </div>
     </li>
   );

@@ -6,7 +6,15 @@ import type { Api, CompletedFilter, ListFilters, SortKey, Task } from "./lib/api
 import { ApiError, describeError, retryHint, waitBeforeRetry } from "./lib/errors";
 import { newIdempotencyKey } from "./lib/idempotency";
 import type { Session } from "./lib/session";
-import { addTask, appendPage, emptyList, removeTask, replaceTask, restoreTask, type TaskListState } from "./lib/taskList";
+import {
+  addTask,
+  appendPage,
+  emptyList,
+  removeTask,
+  replaceTask,
+  restoreTask,
+  type TaskListState,
+} from "./lib/taskList";
 
 const UNDO_SECONDS = 6;
 const SEARCH_DELAY_MS = 300;
@@ -65,7 +73,11 @@ export function TasksScreen({ api, session, onLogout }: Props) {
         setPhase("ready");
         setLoadError(null);
         const count = page.items.length;
-        announce(count === 0 ? "No tasks to show." : `Showing ${count} task${count === 1 ? "" : "s"}${page.next_cursor ? ", more available" : ""}.`);
+        announce(
+          count === 0
+            ? "No tasks to show."
+            : `Showing ${count} task${count === 1 ? "" : "s"}${page.next_cursor ? ", more available" : ""}.`,
+        );
       },
       (error: unknown) => {
         if (controller.signal.aborted) return;
@@ -79,7 +91,10 @@ export function TasksScreen({ api, session, onLogout }: Props) {
 
   // Search as the user types, once they pause.
   useEffect(() => {
-    const timer = window.setTimeout(() => setFilters((f) => (f.q === searchText.trim() ? f : { ...f, q: searchText.trim() })), SEARCH_DELAY_MS);
+    const timer = window.setTimeout(
+      () => setFilters((f) => (f.q === searchText.trim() ? f : { ...f, q: searchText.trim() })),
+      SEARCH_DELAY_MS,
+    );
     return () => window.clearTimeout(timer);
   }, [searchText]);
 
@@ -211,7 +226,9 @@ export function TasksScreen({ api, session, onLogout }: Props) {
       const fresh = page.items.filter((t) => !known.has(t.id));
       setList((l) => appendPage(l, page));
       if (fresh[0]) focusAfterRender.current = fresh[0].id;
-      announce(`Loaded ${fresh.length} more task${fresh.length === 1 ? "" : "s"}${page.next_cursor ? "" : "; that is all"}.`);
+      announce(
+        `Loaded ${fresh.length} more task${fresh.length === 1 ? "" : "s"}${page.next_cursor ? "" : "; that is all"}.`,
+      );
     } catch (error) {
       if (!(error instanceof ApiError && error.status === 401)) {
         setMoreError(error instanceof ApiError ? error : new ApiError(0, null));
@@ -277,22 +294,28 @@ export function TasksScreen({ api, session, onLogout }: Props) {
           </div>
           <fieldset className="segmented">
             <legend>Show</legend>
-            {(["all", "open", "done"] as const).map((value) => (
-              <label key={value} className={filters.completed === value ? "selected" : undefined}>
-                <input
-                  type="radio"
-                  name="completed"
-                  value={value}
-                  checked={filters.completed === value}
-                  onChange={() => setCompleted(value)}
-                />
-                {value === "all" ? "All" : value === "open" ? "Open" : "Done"}
-              </label>
-            ))}
+            <div className="segments">
+              {(["all", "open", "done"] as const).map((value) => (
+                <label key={value} className={filters.completed === value ? "selected" : undefined}>
+                  <input
+                    type="radio"
+                    name="completed"
+                    value={value}
+                    checked={filters.completed === value}
+                    onChange={() => setCompleted(value)}
+                  />
+                  {value === "all" ? "All" : value === "open" ? "Open" : "Done"}
+                </label>
+              ))}
+            </div>
           </fieldset>
           <div className="field sort">
             <label htmlFor="sort">Sort</label>
-            <select id="sort" value={filters.sort} onChange={(e) => setFilters((f) => ({ ...f, sort: e.target.value as SortKey }))}>
+            <select
+              id="sort"
+              value={filters.sort}
+              onChange={(e) => setFilters((f) => ({ ...f, sort: e.target.value as SortKey }))}
+            >
               <option value="newest">Newest first</option>
               <option value="oldest">Oldest first</option>
               <option value="updated">Recently changed</option>
@@ -312,7 +335,11 @@ export function TasksScreen({ api, session, onLogout }: Props) {
 
         <section aria-labelledby="list-heading" aria-busy={phase === "loading"}>
           <h2 id="list-heading" className="visually-hidden">
-            {filters.completed === "done" ? "Completed tasks" : filters.completed === "open" ? "Open tasks" : "All tasks"}
+            {filters.completed === "done"
+              ? "Completed tasks"
+              : filters.completed === "open"
+                ? "Open tasks"
+                : "All tasks"}
           </h2>
           {phase === "loading" && list.items.length === 0 && (
             <p className="state" data-testid="loading">
@@ -332,7 +359,13 @@ export function TasksScreen({ api, session, onLogout }: Props) {
             <div className="state empty" data-testid="empty">
               {filtered ? (
                 <>
-                  <p>{filters.q ? `No tasks match “${filters.q}”.` : filters.completed === "done" ? "No completed tasks yet." : "No open tasks. Nicely done."}</p>
+                  <p>
+                    {filters.q
+                      ? `No tasks match “${filters.q}”.`
+                      : filters.completed === "done"
+                        ? "No completed tasks yet."
+                        : "No open tasks. Nicely done."}
+                  </p>
                   <button
                     type="button"
                     onClick={() => {
@@ -404,7 +437,15 @@ export function TasksScreen({ api, session, onLogout }: Props) {
 }
 
 /** The add form: a title (Enter adds it), an optional description; safe to retry. */
-function AddTaskForm({ api, inputRef, onAdded }: { api: Api; inputRef: React.RefObject<HTMLInputElement | null>; onAdded: (task: Task) => void }) {
+function AddTaskForm({
+  api,
+  inputRef,
+  onAdded,
+}: {
+  api: Api;
+  inputRef: React.RefObject<HTMLInputElement | null>;
+  onAdded: (task: Task) => void;
+}) {
   const [title, setTitle] = useState("");
   const [description, setDescription] = useState("");
   const [withDescription, setWithDescription] = useState(false);
@@ -433,7 +474,10 @@ function AddTaskForm({ api, inputRef, onAdded }: { api: Api; inputRef: React.Ref
     setBusy(true);
     setTitleError(null);
     try {
-      const task = await api.createTask({ title: text, description: description.trim() ? description : null }, key.current);
+      const task = await api.createTask(
+        { title: text, description: description.trim() ? description : null },
+        key.current,
+      );
       key.current = null;
       setTitle("");
       setDescription("");
@@ -496,17 +540,22 @@ function AddTaskForm({ api, inputRef, onAdded }: { api: Api; inputRef: React.Ref
           />
         </div>
       ) : (
-        <button type="button" className="link" aria-expanded={false} onClick={() => {
+        <button
+          type="button"
+          className="link"
+          aria-expanded={false}
+          onClick={() => {
             setWithDescription(true);
             // The button gives way to the field: the field takes its focus.
             window.setTimeout(() => descriptionRef.current?.focus());
-          }}>
+          }}
+        >
           + Add a description
         </button>
       )}
       {failure && (
         <RetryNotice
-          message={`Not saved yet. ${describeError(failure, "add the task")}`}
+          message={describeError(failure, "save the new task")}
           wait={failure.retryable ? waitBeforeRetry(failure) : null}
           attempt={attempts}
           auto={failure.retryable}

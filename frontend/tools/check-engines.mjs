@@ -10,7 +10,8 @@ for (const [path, meta] of Object.entries(lock.packages)) {
   const range = meta.engines?.node;
   if (!path || !range || meta.optional) continue;
   for (const version of targets) {
-    if (!semver.satisfies(version, range)) refused.push(`${path} (${meta.version}) needs node ${range}, not ${version}`);
+    if (!semver.satisfies(version, range))
+      refused.push(`${path} (${meta.version}) needs node ${range}, not ${version}`);
   }
 }
 if (refused.length) {

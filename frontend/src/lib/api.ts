@@ -82,7 +82,10 @@ export interface Api {
 export function createApi(options: ApiOptions): Api {
   const fetchImpl = options.fetchImpl ?? ((input, init) => fetch(input, init));
 
-  async function call<T>(path: string, { method = "GET", body, headers = {}, auth = true, signal, keepalive }: CallOptions = {}): Promise<T> {
+  async function call<T>(
+    path: string,
+    { method = "GET", body, headers = {}, auth = true, signal, keepalive }: CallOptions = {},
+  ): Promise<T> {
     const finalHeaders: Record<string, string> = { Accept: "application/json", ...headers };
     if (body !== undefined) finalHeaders["Content-Type"] = "application/json";
     const token = auth ? options.token() : null;
@@ -105,7 +108,8 @@ export function createApi(options: ApiOptions): Api {
     if (response.status === 204) return undefined as T;
     const payload: unknown = await response.json().catch(() => null);
     if (!response.ok) {
-      const detail = payload && typeof payload === "object" && "detail" in payload ? (payload as { detail: unknown }).detail : null;
+      const detail =
+        payload && typeof payload === "object" && "detail" in payload ? (payload as { detail: unknown }).detail : null;
       const error = new ApiError(response.status, detail, parseRetryAfter(response.headers.get("Retry-After")));
       if (response.status === 401 && auth) options.onUnauthorized();
       throw error;

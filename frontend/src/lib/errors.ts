@@ -19,7 +19,9 @@ export class ApiError extends Error {
 
   /** Worth trying again later: no answer, rate limited, or the service is unavailable. */
   get retryable(): boolean {
-    return this.status === 0 || this.status === 429 || this.status === 502 || this.status === 503 || this.status === 504;
+    return (
+      this.status === 0 || this.status === 429 || this.status === 502 || this.status === 503 || this.status === 504
+    );
   }
 }
 

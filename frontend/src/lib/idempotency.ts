@@ -4,7 +4,9 @@
  * A random UUID v4. crypto.randomUUID exists only in secure contexts (https, localhost), and
  * the UI may be opened over plain http on a LAN address, so fall back to getRandomValues.
  */
-export function newIdempotencyKey(cryptoImpl: Pick<Crypto, "getRandomValues"> & Partial<Pick<Crypto, "randomUUID">> = crypto): string {
+export function newIdempotencyKey(
+  cryptoImpl: Pick<Crypto, "getRandomValues"> & Partial<Pick<Crypto, "randomUUID">> = crypto,
+): string {
   if (typeof cryptoImpl.randomUUID === "function") return cryptoImpl.randomUUID();
   const bytes = cryptoImpl.getRandomValues(new Uint8Array(16));
   bytes[6] = ((bytes[6] ?? 0) & 0x0f) | 0x40; // version 4

@@ -9,6 +9,8 @@ export function parseRetryAfter(value: string | null | undefined, now: number = 
   const text = value.trim();
   if (!text) return null;
   if (/^\d+$/.test(text)) return Number(text);
+  // An HTTP-date names its weekday and month; Date.parse alone would take "-5" as a year.
+  if (!/^[A-Za-z]{3}, /.test(text)) return null;
   const when = Date.parse(text);
   if (Number.isNaN(when)) return null;
   return Math.max(0, Math.ceil((when - now) / 1000));

@@ -30,7 +30,11 @@ export function clearSession(storage: Storage): void {
 }
 
 /** A session from a log-in answer; expires a little early so no request races the expiry. */
-export function sessionFromLogin(email: string, token: { access_token: string; expires_in: number }, now: number = Date.now()): Session {
+export function sessionFromLogin(
+  email: string,
+  token: { access_token: string; expires_in: number },
+  now: number = Date.now(),
+): Session {
   const margin = Math.min(30, token.expires_in / 10);
   return { token: token.access_token, email, expiresAt: now + (token.expires_in - margin) * 1000 };
 }
@@ -38,5 +42,7 @@ export function sessionFromLogin(email: string, token: { access_token: string; e
 function isSession(value: unknown): value is Session {
   if (typeof value !== "object" || value === null) return false;
   const v = value as Record<string, unknown>;
-  return typeof v.token === "string" && v.token !== "" && typeof v.email === "string" && typeof v.expiresAt === "number";
+  return (
+    typeof v.token === "string" && v.token !== "" && typeof v.email === "string" && typeof v.expiresAt === "number"
+  );
 }
