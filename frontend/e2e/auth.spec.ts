@@ -24,12 +24,14 @@ test("sign up, a reload keeps the session, log out, and log in again", async ({ 
   await page.getByRole("link", { name: "Create an account" }).click();
   await expect(page).toHaveURL(/\/signup$/);
   await expect(page.getByRole("heading", { name: "Create your account" })).toBeVisible();
-  const email = newEmail("ada");
+  const email = "lin@example.com"; // fixed, so the screenshots come out the same each run
   await signUp(page, email);
   await expect(page).toHaveURL(/\/$/);
   await expect(page.getByText(email)).toBeVisible();
   await expect(page.getByTestId("empty")).toContainText("Nothing to do yet.");
   await expect(page.getByLabel("New task")).toBeFocused();
+  await expectAccessible(page);
+  await screenshot(page, "empty");
 
   await page.reload();
   await expect(page.getByRole("heading", { name: "Your tasks" })).toBeVisible();
@@ -88,7 +90,7 @@ test("a wrong password is refused, and the real log-in limit (429) says when to 
   page,
   request,
 }) => {
-  const email = newEmail("forgetful");
+  const email = "forgetful@example.com";
   await apiUser(request, email);
   await page.goto("/login");
   for (let i = 0; i < LOGIN_MAX_FAILURES; i++) {

@@ -21,7 +21,10 @@ function required(name: string): string {
   return value;
 }
 
-/** A fresh address per call: the database lives for one run, the tests share it. */
+/**
+ * A fresh address per call. The database lives for one run, so a fixed address (used where a
+ * screenshot shows it) is free too, once per run.
+ */
 export function newEmail(name = "user"): string {
   return `${name}-${randomBytes(4).toString("hex")}@example.com`;
 }

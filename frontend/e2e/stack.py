@@ -36,12 +36,13 @@ from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
+from sqlalchemy.engine import make_url
+
 FRONTEND = Path(__file__).resolve().parent.parent
 ROOT = FRONTEND.parent
 sys.path.insert(0, str(ROOT / "backend"))  # the backend's test support: one copy of each helper
 
 from aido.testing.postgres import free_port, provide_postgres, wait_until_ready  # noqa: E402
-from sqlalchemy.engine import make_url  # noqa: E402
 from tests.support.database import create_database, migrate  # noqa: E402
 from tests.support.server import base_env, run_server  # noqa: E402
 from tests.support.tcp_proxy import TcpProxy  # noqa: E402

@@ -186,7 +186,7 @@ test.describe("while the database is away", () => {
     page,
     request,
   }) => {
-    await signUp(page, newEmail("outage"));
+    await signUp(page, "outage@example.com");
     const keys: string[] = [];
     page.on("request", (r) => {
       if (r.method() === "POST" && r.url().endsWith("/tasks")) keys.push(r.headers()["idempotency-key"] ?? "none");

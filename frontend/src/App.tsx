@@ -75,7 +75,8 @@ export function App({ apiUrl }: { apiUrl: string }) {
     if (!session) return undefined;
     const timer = window.setTimeout(
       () => endSession("Your session expired. Please log in again."),
-      Math.max(0, session.expiresAt - Date.now()),
+      // setTimeout takes at most 2^31-1 ms (~24 days); longer would fire at once.
+      Math.min(Math.max(0, session.expiresAt - Date.now()), 2 ** 31 - 1),
     );
     return () => window.clearTimeout(timer);
   }, [session, endSession]);
@@ -103,7 +104,8 @@ export function App({ apiUrl }: { apiUrl: string }) {
   return (
     <AnnouncerProvider>
       {session && shown === "tasks" ? (
-        <TasksScreen api={api} session={session} onLogout={() => endSession(null)} />
+        // Keyed by the user: another tab logging in as someone else starts from a clean list.
+        <TasksScreen key={session.email} api={api} session={session} onLogout={() => endSession(null)} />
       ) : (
         <AuthScreen
           key={shown}
