@@ -29,7 +29,11 @@ def call(
         base + path,
         data=json.dumps(body).encode() if body is not None else None,
         method=method,
-        headers={"Authorization": f"Bearer {key}", "X-Request-ID": "req-1"},
+        headers={
+            "Authorization": f"Bearer {key}",
+            "X-Request-ID": "req-1",
+            "Content-Type": "application/json",
+        },
     )
     try:
         with urllib.request.urlopen(req, timeout=10) as resp:
@@ -70,6 +74,11 @@ def test_errors_and_pagination_shapes(emulator: NeonEmulator) -> None:
     assert body["request_id"] == "req-1"
     status, _, body = call(emulator.base_url, "POST", "/projects", {})
     assert status == 400 and "project (field required)" in body["message"]
+    # The emulator's contract check saw that request break the document, and said so.
+    assert emulator.take_violations() == [
+        "request POST /projects (createProject): InvalidRequestBody: "
+        "'project' is a required property"
+    ]
     assert call(emulator.base_url, "GET", "/projects/nope-1")[0] == 404
 
     emulator.seed_projects(3)
