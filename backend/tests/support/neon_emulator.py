@@ -137,12 +137,14 @@ class NeonEmulator:
         op_seconds: float = 0.3,
         sslmode: str | None = None,
         checked_against: Contract | None = None,
+        password_alphabet: str = string.ascii_letters + string.digits,
     ) -> None:
         self.pg = PgCluster(admin_url)
         self.contract = checked_against or contract()
         self.api_keys = {api_key}
         self.forbidden_keys: set[str] = set()
         self.op_seconds = op_seconds
+        self.password_alphabet = password_alphabet  # Neon's are letters and digits
         self._sslmode = sslmode
         self.projects: dict[str, Project] = {}
         self.organizations: list[Json] = []
@@ -217,9 +219,10 @@ class NeonEmulator:
     def add_organization(self, name: str) -> str:
         org_id = f"org-{_slug()}-{random.randrange(10**8):08d}"  # noqa: S311
         now = _now()
+        handle = f"{name.lower().replace(' ', '-')}-{org_id[-8:]}"
         self.organizations.append(
-            {"id": org_id, "name": name, "handle": f"{name.lower().replace(' ', '-')}-{org_id[-8:]}",
-             "plan": "free_v3", "created_at": now, "updated_at": now, "managed_by": "console"}
+            {"id": org_id, "name": name, "handle": handle, "plan": "free_v3",
+             "created_at": now, "updated_at": now, "managed_by": "console"}
         )  # fmt: skip
         return org_id
 
@@ -441,9 +444,7 @@ class NeonEmulator:
         now = _now()
         if parent is None:
             role = f"neondb_owner_{project.number}"
-            password = "npg_" + "".join(
-                secrets.choice(string.ascii_letters + string.digits) for _ in range(12)
-            )
+            password = "npg_" + "".join(secrets.choice(self.password_alphabet) for _ in range(12))
             database = f"neondb_{project.number}"
             self.pg.create_owner(role, password, database)
             project.passwords[role] = password
@@ -712,9 +713,7 @@ class NeonEmulator:
         children = [b for b in project.branches.values() if b.get("parent_id") == branch["id"]]
         preserve = body.get("preserve_under_name")
         if children and not preserve:
-            raise ApiError(
-                400, "branch has children: preserve_under_name is required to keep them"
-            )
+            raise ApiError(400, "branch has children: preserve_under_name is required to keep them")
         current = project.databases[branch["id"]][0]
         source_db = project.databases[source["id"]][0]["name"]
         if preserve:
@@ -818,4 +817,3 @@ def main() -> None:
 
 if __name__ == "__main__":
     main()
-

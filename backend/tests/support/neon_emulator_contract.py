@@ -42,9 +42,7 @@ PACKAGE = "@neondatabase/api-client"
 VERSION = "2.7.3"
 # The registry's dist.integrity for that version (`npm view @neondatabase/api-client@2.7.3
 # dist.integrity`): a new version is adopted by changing both lines on purpose.
-INTEGRITY = (
-    "sha512-hqJmcd8qeCNjcsSNlz77peGIwB9SLj8NC6kK6AjPRyb4bUvXB+TCmffx5893/0oRHYjqpua0nBLa5ql8z6acmw=="
-)
+INTEGRITY = "sha512-hqJmcd8qeCNjcsSNlz77peGIwB9SLj8NC6kK6AjPRyb4bUvXB+TCmffx5893/0oRHYjqpua0nBLa5ql8z6acmw=="  # noqa: E501
 DOCUMENT = "package/public-v2-for-users.gen.yaml"
 # The document's own server URL: request paths are matched under its /api/v2 prefix.
 SERVER = "https://console.neon.tech"
