@@ -260,6 +260,16 @@ class NeonEmulator:
                 ids.append(project.id)
         return ids
 
+    def seed_branches(self, project_id: str, count: int, prefix: str = "seed") -> None:
+        """Branches that only appear in listings (no database, no compute): for pagination."""
+        with self.lock:
+            project = self.projects[project_id]
+            parent = project.default_branch()
+            for i in range(count):
+                branch = self._branch_record(project, f"{prefix}-{i:04d}", parent, None)
+                branch["current_state"] = branch.pop("pending_state")
+                project.branches[branch["id"]] = branch
+
     def password_of(self, project_id: str) -> str:
         return next(iter(self.projects[project_id].passwords.values()))
 
