@@ -13,7 +13,7 @@ def test_a_personal_key_with_one_organization_uses_it(neon: Neon, emulator: Neon
     org = emulator.add_organization("Ada's team")
     made = neon("provision", "--json")
     assert made.code == 0, made.stderr
-    assert f"using organization \"Ada's team\" ({org})" in made.stderr
+    assert f'using organization "Ada\'s team" ({org})' in made.stderr
     project = next(iter(emulator.projects.values()))
     assert project.data["org_id"] == org  # created inside it
     again = neon("provision", "--json")  # and found there again: nothing duplicated
@@ -100,9 +100,7 @@ def test_a_project_that_comes_back_is_reused(neon: Neon, emulator: NeonEmulator)
     assert list(emulator.projects) == [pid]
 
 
-def test_the_listing_names_projects_neon_could_not_read(
-    neon: Neon, emulator: NeonEmulator
-) -> None:
+def test_the_listing_names_projects_neon_could_not_read(neon: Neon, emulator: NeonEmulator) -> None:
     assert neon("provision").code == 0
     pid = next(iter(emulator.projects))
     emulator.make_unavailable(pid, listings=1)
