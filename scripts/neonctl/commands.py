@@ -244,6 +244,7 @@ def cmd_branch_create(args: argparse.Namespace, client: Client) -> int:
     project = r.resolve_project(client, args.name, args.project_id)
     pid = project["id"]
     existing = r.branch_named(client, pid, args.branch_name)
+    created = existing is None
     if existing:
         say(f"branch {args.branch_name!r} exists ({existing['id']}); nothing created")
         wait_for_project_idle(client, pid)
@@ -264,6 +265,7 @@ def cmd_branch_create(args: argparse.Namespace, client: Client) -> int:
         wait_for_operations(client, pid, answer.get("operations") or [])
     info = summary(client, project, branch)
     info["expires_at"] = branch.get("expires_at")
+    info["created"] = created
     _print(args, info)
     return 0
 

@@ -87,8 +87,15 @@ class PgCluster:
             )
 
     def drop(self, databases: list[str], roles: list[str]) -> None:
+        """Drop the databases, then the roles with every database they created themselves
+        (a project's role may create databases, as on Neon; deleting the project drops them)."""
         with self._connect() as conn:
-            for database in databases:
+            owned = conn.execute(
+                "SELECT datname FROM pg_database d JOIN pg_roles r ON r.oid = d.datdba "
+                "WHERE r.rolname = ANY(%s)",
+                [roles],
+            ).fetchall()
+            for database in [*databases, *(str(row[0]) for row in owned)]:
                 conn.execute(
                     sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
                         sql.Identifier(database)
