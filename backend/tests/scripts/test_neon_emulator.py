@@ -116,6 +116,8 @@ def test_runs_as_a_subprocess_with_control_endpoints(pg_admin_url: str, tmp_path
             urllib.request.Request(control + "/reset", data=b"{}"), timeout=10
         ).close()
         assert run_neon("provision", env=script_env(base), cwd=tmp_path).code == 0
+        with urllib.request.urlopen(control + "/violations", timeout=10) as resp:  # noqa: S310
+            assert json.loads(resp.read()) == {"violations": []}  # checked there too
     finally:
         proc.terminate()
         proc.wait(timeout=20)

@@ -183,6 +183,7 @@ def test_connection_string_carries_neon_tls_parameters(pg_admin_url: str, tmp_pa
             assert url.startswith("postgresql+psycopg://")
             assert "?sslmode=require&channel_binding=require" in url
         runner.assert_no_password_leaked()
+        emu.assert_contract_kept()
 
 
 def test_branch_create_list_env_delete(neon: Neon, emulator: NeonEmulator, tmp_path: Path) -> None:
