@@ -159,6 +159,11 @@ def _stdout_is_file() -> bool:
         return False
 
 
+# Keys of .env that the note of `env` leaves out: what env writes itself, and what only local
+# mode uses (the compose `db` service's port and POSTGRES_*, scripts/neon's own NEON_*).
+NOT_FOR_NEON_MODE = {"DB_PORT", "JWT_SECRET", "DATABASE_URL", "DATABASE_DIRECT_URL"}
+
+
 def cmd_env(args: argparse.Namespace, client: Client) -> int:
     """Write a complete environment for Neon mode: the URLs, the project id, a JWT secret.
 
@@ -197,10 +202,6 @@ def cmd_env(args: argparse.Namespace, client: Client) -> int:
             f"{path} instead, so copy the ones you need there"
         )
     return 0
-
-
-# Settings of local mode only (the compose `db` service); Neon mode needs none of them.
-NOT_FOR_NEON_MODE = {"DB_PORT", "JWT_SECRET", "DATABASE_URL", "DATABASE_DIRECT_URL"}
 
 
 def cmd_psql(args: argparse.Namespace, client: Client) -> int:
