@@ -13,6 +13,7 @@ import contextlib
 import os
 import re
 import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -97,15 +98,36 @@ def test_the_workflow_is_a_branch_per_pull_request_on_repository_secrets() -> No
     }  # fmt: skip
     assert workflow["permissions"] == {"contents": "read"}
     text = WORKFLOW.read_text()
-    assert set(re.findall(r"secrets\.(\w+)", text)) == {"NEON_API_KEY", "NEON_PROJECT_ID"}
+    used = re.findall(r"\$\{\{\s*secrets\.(\w+)", text)
+    assert set(used) == {"NEON_API_KEY", "NEON_PROJECT_ID"}
     assert workflow["env"]["NEON_API_KEY"] == "${{ secrets.NEON_API_KEY }}"
     for job in workflow["jobs"].values():
         # Forks get no secrets: their pull requests skip both jobs.
         assert "head.repo.full_name == github.repository" in job["if"]
         for a_step in job["steps"]:
-            assert "secrets." not in str(a_step)  # secrets only through the workflow's env
+            # Secrets only through the workflow's env, never in a step.
+            assert not re.search(r"\$\{\{\s*secrets\.", str(a_step)), a_step
     assert "!= 'closed'" in workflow["jobs"]["test"]["if"]
     assert "== 'closed'" in workflow["jobs"]["cleanup"]["if"]
+
+
+def test_what_the_suite_step_leaves_out_exists() -> None:
+    """A renamed test would silently run again on Neon (and fail there): catch it here."""
+    script = step(load_workflow()["jobs"]["test"], "suite")["run"]
+    ignored = re.findall(r"--ignore=(\S+)", script)
+    deselected = re.findall(r"--deselect (\S+)", script)
+    assert ignored and deselected
+    backend = REPO / "backend"
+    for path in ignored:
+        assert (backend / path).is_dir(), path
+    collected = subprocess.run(
+        [sys.executable, "-m", "pytest", "--collect-only", "-q", "-p", "no:cacheprovider",
+         *deselected],
+        cwd=backend, capture_output=True, text=True, timeout=300, check=False,
+    )  # fmt: skip
+    assert collected.returncode == 0, collected.stdout + collected.stderr
+    for node in deselected:
+        assert node in collected.stdout, node
 
 
 @pytest.fixture
