@@ -238,7 +238,7 @@ class Contract:
             args=args,
             headers=dict(headers),
             data=body or None,
-            content_type=headers.get("Content-Type", "application/json"),
+            content_type=_header(headers, "Content-Type") or "application/json",
         )
         try:
             self.api.validate_request(request)
@@ -338,6 +338,10 @@ class Contract:
             for key in ("allOf", "anyOf", "oneOf"):
                 stack.extend(schema.get(key, []))
         return out
+
+
+def _header(headers: Mapping[str, str], name: str) -> str | None:
+    return next((v for k, v in headers.items() if k.lower() == name.lower()), None)
 
 
 def _describe(exc: BaseException) -> str:
