@@ -17,9 +17,9 @@ EPILOG = "exit codes:\n" + "\n".join(f"  {code:>3}  {text}" for code, text in EX
 EPILOG += """
 
 environment:
-  NEON_API_KEY (else the root .env), NEON_API_BASE, NEON_PROJECT_ID (instead of --name),
-  NEON_TIMEOUT, NEON_MAX_RETRIES, NEON_RETRY_BASE, NEON_RETRY_CAP, NEON_MAX_WAIT,
-  NEON_POLL_INTERVAL (see scripts/neonctl/config.py)
+  NEON_API_KEY and NEON_ORG_ID (else the root .env), NEON_API_BASE, NEON_PROJECT_ID
+  (instead of --name), NEON_TIMEOUT, NEON_MAX_RETRIES, NEON_RETRY_BASE, NEON_RETRY_CAP,
+  NEON_MAX_WAIT, NEON_POLL_INTERVAL (see scripts/neonctl/config.py)
 """
 
 
@@ -32,7 +32,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    project = argparse.ArgumentParser(add_help=False)
+    org = argparse.ArgumentParser(add_help=False)
+    org.add_argument(
+        "--org-id",
+        help="organization to list and create projects in (default NEON_ORG_ID; a personal "
+        "key with one organization uses it)",
+    )
+    project = argparse.ArgumentParser(add_help=False, parents=[org])
     project.add_argument("--name", default=DEFAULT_NAME, help="project name (default aido-todo)")
     project.add_argument("--project-id", help="use this project id instead of the name")
     as_json = argparse.ArgumentParser(add_help=False)
@@ -62,7 +68,7 @@ def build_parser() -> argparse.ArgumentParser:
             project, as_json)  # fmt: skip
     p.add_argument("--branch", help="describe this branch instead of the default one")
 
-    p = add("projects", c.cmd_projects, "list the projects the key can see", as_json)
+    p = add("projects", c.cmd_projects, "list the projects the key can see", org, as_json)
     p.add_argument("--search", help="only projects whose name or id contains this")
 
     p = add("connection-string", c.cmd_connection_string,
@@ -75,11 +81,17 @@ def build_parser() -> argparse.ArgumentParser:
                       help="the direct host, for migrations and dumps")  # fmt: skip
     p.add_argument("--show-password", action="store_true")
 
-    p = add("env", c.cmd_env, "write DATABASE_URL, DATABASE_DIRECT_URL, NEON_PROJECT_ID to a file",
-            project, target)  # fmt: skip
+    p = add("env", c.cmd_env, "write Neon mode's settings to a file: DATABASE_URL, "
+            "DATABASE_DIRECT_URL, NEON_PROJECT_ID and JWT_SECRET (kept, copied from .env, or "
+            "generated; never printed)", project, target)  # fmt: skip
     p.add_argument("--file", default=".env.neon", help="env file to update (default .env.neon)")
 
-    branch = sub.add_parser("branch", help="create, delete or list branches")
+    p = add("psql", c.cmd_psql, "psql on the branch's direct host (password via PGPASSWORD)",
+            project, target)  # fmt: skip
+    p.add_argument("psql_args", nargs=argparse.REMAINDER, metavar="-- PSQL-ARGS",
+                   help="passed to psql, e.g. -- -c 'select 1'")  # fmt: skip
+
+    branch = sub.add_parser("branch", help="create, reset, delete or list branches")
     bsub = branch.add_subparsers(dest="branch_command", required=True, metavar="ACTION")
     p = add("create", c.cmd_branch_create, "create a branch with a read-write compute",
             project, as_json, into=bsub)  # fmt: skip
@@ -89,8 +101,13 @@ def build_parser() -> argparse.ArgumentParser:
     p = add("delete", c.cmd_branch_delete, "delete a branch", project, into=bsub)
     p.add_argument("branch_name", metavar="NAME")
     add("list", c.cmd_branch_list, "list the project's branches", project, as_json, into=bsub)
+    p = add("reset", c.cmd_branch_reset, "reset a branch to the latest state of its parent",
+            project, as_json, into=bsub)  # fmt: skip
+    p.add_argument("branch_name", metavar="NAME")
+    p.add_argument("--preserve-under-name", metavar="NAME",
+                   help="keep its current state (and child branches) under this name")  # fmt: skip
 
-    p = add("delete", c.cmd_delete, "delete the project (needs --yes and --name)")
+    p = add("delete", c.cmd_delete, "delete the project (needs --yes and --name)", org)
     p.add_argument("--name", help="the exact name of the project to delete")
     p.add_argument("--yes", action="store_true", help="confirm the deletion")
     return parser
@@ -99,7 +116,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        client = Client(load_settings(), api_key())
+        client = Client(load_settings(org_id=args.org_id), api_key())
         return int(args.func(args, client))
     except NeonError as exc:
         print(f"neon: error: {exc}", file=sys.stderr)

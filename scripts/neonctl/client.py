@@ -27,6 +27,7 @@ from .errors import (
     NeonError,
     NetworkError,
     NotFoundError,
+    OrgRequiredError,
     RateLimitedError,
     UnavailableError,
 )
@@ -70,6 +71,9 @@ class Client:
     def __init__(self, settings: Settings, key: str) -> None:
         self.settings = settings
         self._key = key
+        # Sent with the calls that take one (list and create projects); None lets Neon infer
+        # it, as it does for organization API keys.
+        self.org_id = settings.org_id
 
     def get(self, path: str, **query: Any) -> dict[str, Any]:
         return self.request("GET", path, query=query)
@@ -188,6 +192,9 @@ def _http_error(
             f"not found (HTTP 404 on {method} {path}){detail}; check --project-id or "
             "NEON_PROJECT_ID (`scripts/neon projects` lists what the key can see)"
         )
+    if status == 400 and "org_id is required" in message:
+        # A personal API key listing or creating projects (resources.with_organization).
+        return OrgRequiredError(f"Neon needs an organization (HTTP 400{detail}){rid}")
     if status == 429:
         return RateLimitedError(
             f"Neon rate limit (HTTP 429) still hit after {retries} retries{rid}; wait a "

@@ -10,6 +10,8 @@ import argparse
 import datetime as dt
 import os
 import re
+import secrets
+import shutil
 import stat
 import sys
 from pathlib import Path
@@ -17,11 +19,12 @@ from typing import Any
 
 from . import resources as r
 from .client import Client, say
-from .envfile import update_env_file
-from .errors import AmbiguousError, UsageError
+from .config import dotenv_path
+from .envfile import read_env_file, update_env_file
+from .errors import AmbiguousError, MissingProgramError, NotFoundError, UsageError
 from .operations import wait_for_operations, wait_for_project_idle
 from .output import emit_json, emit_pairs, emit_table
-from .urls import host_of, masked, to_psycopg
+from .urls import for_psql, host_of, masked, to_psycopg
 
 Json = dict[str, Any]
 
@@ -71,7 +74,13 @@ def cmd_provision(args: argparse.Namespace, client: Client) -> int:
         if args.pg_version:
             body["pg_version"] = args.pg_version
         say(f"creating project {args.name!r}…")
-        answer = client.post("/projects", {"project": body})
+
+        def create() -> Json:
+            if client.org_id:
+                body["org_id"] = client.org_id
+            return client.post("/projects", {"project": body})
+
+        answer = r.with_organization(client, create)
         project = answer["project"]
         say(f"created project {project['id']} in {project.get('region_id')}")
         wait_for_operations(client, project["id"], answer.get("operations") or [])
@@ -80,7 +89,7 @@ def cmd_provision(args: argparse.Namespace, client: Client) -> int:
     info["created"] = created
     _print(args, info)
     if not args.json:
-        say("next: `scripts/neon env` writes DATABASE_URL and DATABASE_DIRECT_URL to .env.neon")
+        say("next: `scripts/neon env` writes the settings for Neon mode to .env.neon")
     return 0
 
 
@@ -150,20 +159,74 @@ def _stdout_is_file() -> bool:
         return False
 
 
+# Keys of .env that the note of `env` leaves out: what env writes itself, and what only local
+# mode uses (the compose `db` service's port and POSTGRES_*, scripts/neon's own NEON_*).
+NOT_FOR_NEON_MODE = {"DB_PORT", "JWT_SECRET", "DATABASE_URL", "DATABASE_DIRECT_URL"}
+
+
 def cmd_env(args: argparse.Namespace, client: Client) -> int:
+    """Write a complete environment for Neon mode: the URLs, the project id, a JWT secret.
+
+    `docker compose --env-file .env.neon` reads that file instead of `.env`, so it must hold
+    the user's own JWT_SECRET too, or the backend would sign tokens with the public
+    development default. A JWT_SECRET already in the file is kept as it is; otherwise the one
+    in the root .env is copied; otherwise a new one is generated. It is never printed.
+    """
     project, branch, database, role = _target(args, client)
     pid, bid = project["id"], branch["id"]
     pooled = to_psycopg(r.connection_uri(client, pid, bid, database, role, pooled=True))
     direct = to_psycopg(r.connection_uri(client, pid, bid, database, role, pooled=False))
     path = Path(args.file)
-    update_env_file(
-        path, {"DATABASE_URL": pooled, "DATABASE_DIRECT_URL": direct, "NEON_PROJECT_ID": pid}
-    )
+    values = {"DATABASE_URL": pooled, "DATABASE_DIRECT_URL": direct, "NEON_PROJECT_ID": pid}
+    existing = read_env_file(path)
+    dotenv = dotenv_path()
+    local = read_env_file(dotenv) if dotenv and dotenv.resolve() != path.resolve() else {}
+    if existing.get("JWT_SECRET"):
+        jwt_origin = "JWT_SECRET kept"
+    elif local.get("JWT_SECRET"):
+        values["JWT_SECRET"] = local["JWT_SECRET"]
+        jwt_origin = f"JWT_SECRET copied from {dotenv}"
+    else:
+        values["JWT_SECRET"] = secrets.token_urlsafe(48)
+        jwt_origin = "a new JWT_SECRET"
+    update_env_file(path, values)
     say(
-        f"wrote DATABASE_URL ({host_of(pooled)}), DATABASE_DIRECT_URL ({host_of(direct)}) and "
-        f"NEON_PROJECT_ID to {path} (mode 0600; branch {branch.get('name')})"
+        f"wrote DATABASE_URL ({host_of(pooled)}), DATABASE_DIRECT_URL ({host_of(direct)}), "
+        f"NEON_PROJECT_ID and {jwt_origin} to {path} (mode 0600; branch {branch.get('name')})"
     )
+    unread = sorted(k for k in local if k not in existing and k not in values and k not in
+                    NOT_FOR_NEON_MODE and not k.startswith(("NEON_", "POSTGRES_")))  # fmt: skip
+    if unread:
+        say(
+            f"note: {dotenv} also sets {', '.join(unread)}; Neon mode (--env-file {path}) reads "
+            f"{path} instead, so copy the ones you need there"
+        )
     return 0
+
+
+def cmd_psql(args: argparse.Namespace, client: Client) -> int:
+    """psql on the branch's direct host; the password goes through PGPASSWORD, not argv."""
+    project, branch, database, role = _target(args, client)
+    uri = r.connection_uri(client, project["id"], branch["id"], database, role, pooled=False)
+    url, password = for_psql(uri)
+    program = shutil.which("psql")
+    if program is None:
+        raise MissingProgramError(
+            "psql is not installed: install the PostgreSQL client (Debian/Ubuntu: "
+            "apt-get install postgresql-client; macOS: brew install libpq)"
+        )
+    extra = list(args.psql_args)
+    if extra[:1] == ["--"]:
+        extra = extra[1:]
+    say(f"psql on {host_of(url)} (branch {branch.get('name')}, database {database}, role {role})")
+    sys.stdout.flush()
+    sys.stderr.flush()
+    env = {**os.environ, "PGPASSWORD": password}
+    try:
+        os.execve(program, [program, url, *extra], env)  # noqa: S606 - psql, by design
+    except OSError as exc:
+        raise MissingProgramError(f"cannot run {program}: {exc.strerror}") from None
+    return 0  # pragma: no cover - execve does not return
 
 
 _DURATION = re.compile(r"^(\d+)([smhd])$")
@@ -182,6 +245,7 @@ def cmd_branch_create(args: argparse.Namespace, client: Client) -> int:
     project = r.resolve_project(client, args.name, args.project_id)
     pid = project["id"]
     existing = r.branch_named(client, pid, args.branch_name)
+    created = existing is None
     if existing:
         say(f"branch {args.branch_name!r} exists ({existing['id']}); nothing created")
         wait_for_project_idle(client, pid)
@@ -202,6 +266,7 @@ def cmd_branch_create(args: argparse.Namespace, client: Client) -> int:
         wait_for_operations(client, pid, answer.get("operations") or [])
     info = summary(client, project, branch)
     info["expires_at"] = branch.get("expires_at")
+    info["created"] = created
     _print(args, info)
     return 0
 
@@ -213,7 +278,7 @@ def cmd_branch_delete(args: argparse.Namespace, client: Client) -> int:
     if branch is None:
         say(f"project {pid} has no branch {args.branch_name!r}; nothing to delete")
         return 0
-    if r.is_default(branch, project):
+    if r.is_default(branch):
         raise UsageError(f"{args.branch_name!r} is the project's default branch; not deleting it")
     wait_for_project_idle(client, pid)
     answer = client.delete(f"/projects/{pid}/branches/{branch['id']}")
@@ -229,10 +294,56 @@ def cmd_branch_list(args: argparse.Namespace, client: Client) -> int:
         emit_json(branches)
         return 0
     rows = [
-        {**b, "default": "yes" if r.is_default(b, project) else "", "state": b.get("current_state")}
+        {**b, "default": "yes" if r.is_default(b) else "", "state": b.get("current_state")}
         for b in branches
     ]
     emit_table(rows, ["id", "name", "default", "state", "created_at", "expires_at"])
+    return 0
+
+
+def cmd_branch_reset(args: argparse.Namespace, client: Client) -> int:
+    """Bring a branch back to the latest state of its parent (Neon's restore to head).
+
+    The branch keeps its id, compute and connection strings; its data becomes the parent's.
+    A branch with child branches can only be reset with --preserve-under-name, which keeps
+    its current state (and its children) under that name.
+    """
+    project = r.resolve_project(client, args.name, args.project_id)
+    pid = project["id"]
+    branches = r.list_branches(client, pid)
+    branch = next((b for b in branches if b.get("name") == args.branch_name), None)
+    if branch is None:
+        raise NotFoundError(f"project {pid} has no branch named {args.branch_name!r}")
+    parent = next((b for b in branches if b["id"] == branch.get("parent_id")), None)
+    if parent is None:
+        raise UsageError(
+            f"{args.branch_name!r} has no parent branch (it is the project's root): there is "
+            "nothing to reset it to"
+        )
+    children = [b.get("name") for b in branches if b.get("parent_id") == branch["id"]]
+    if children and not args.preserve_under_name:
+        raise UsageError(
+            f"{args.branch_name!r} has child branches ({', '.join(map(str, children))}): Neon "
+            "resets it only with --preserve-under-name NAME, which keeps its current state "
+            "and its children under NAME"
+        )
+    wait_for_project_idle(client, pid)
+    body: Json = {"source_branch_id": parent["id"]}
+    if args.preserve_under_name:
+        body["preserve_under_name"] = args.preserve_under_name
+    say(f"resetting branch {args.branch_name!r} to the latest state of {parent.get('name')!r}…")
+    answer = client.post(f"/projects/{pid}/branches/{branch['id']}/restore", body)
+    wait_for_operations(client, pid, answer.get("operations") or [])
+    kept = (
+        f"; its old state is branch {args.preserve_under_name!r}"
+        if args.preserve_under_name
+        else ""
+    )
+    say(
+        f"reset branch {branch['id']} ({args.branch_name!r}) to {parent.get('name')!r}"
+        f"{kept}; its connection strings are unchanged"
+    )
+    _print(args, summary(client, project, answer.get("branch") or branch))
     return 0
 
 

@@ -4,6 +4,9 @@ Every knob is an environment variable so tests (and impatient people) can shorte
 
 NEON_API_KEY         the key; else read from the root `.env` (AIDO_ENV_FILE moves that file,
                      an empty AIDO_ENV_FILE disables it, the same rule the backend follows)
+NEON_ORG_ID          the organization to list and create projects in (--org-id wins); else
+                     the root `.env`; unset, Neon infers it (organization keys) or
+                     scripts/neon picks the key's only one
 NEON_API_BASE        default https://console.neon.tech/api/v2
 NEON_TIMEOUT         seconds per HTTP request (default 30)
 NEON_MAX_RETRIES     retries of a 423/429/503 answer (default 6)
@@ -19,7 +22,8 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from .errors import LocalIOError, NoKeyError, UsageError
+from .envfile import read_env_file
+from .errors import NoKeyError, UsageError
 
 DEFAULT_BASE = "https://console.neon.tech/api/v2"
 # scripts/neonctl/config.py -> the repository root.
@@ -35,6 +39,7 @@ class Settings:
     retry_cap: float
     max_wait: float
     poll_interval: float
+    org_id: str | None = None
 
 
 def _number(name: str, default: float, *, minimum: float = 0.0) -> float:
@@ -50,7 +55,7 @@ def _number(name: str, default: float, *, minimum: float = 0.0) -> float:
     return value
 
 
-def load_settings() -> Settings:
+def load_settings(org_id: str | None = None) -> Settings:
     return Settings(
         api_base=(os.environ.get("NEON_API_BASE") or DEFAULT_BASE).rstrip("/"),
         timeout=_number("NEON_TIMEOUT", 30.0, minimum=0.1),
@@ -59,6 +64,7 @@ def load_settings() -> Settings:
         retry_cap=_number("NEON_RETRY_CAP", 10.0),
         max_wait=_number("NEON_MAX_WAIT", 300.0),
         poll_interval=_number("NEON_POLL_INTERVAL", 1.0, minimum=0.01),
+        org_id=org_id or setting_from_env_or_dotenv("NEON_ORG_ID"),
     )
 
 
@@ -69,28 +75,17 @@ def dotenv_path() -> Path | None:
     return PROJECT_ROOT / ".env"
 
 
-def _value_from_dotenv(path: Path, key: str) -> str | None:
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except FileNotFoundError:
-        return None
-    except OSError as exc:
-        raise LocalIOError(f"cannot read {path}: {exc.strerror}") from None
-    for line in lines:
-        name, sep, value = line.strip().removeprefix("export ").partition("=")
-        if sep and name.strip() == key:
-            value = value.strip()
-            if len(value) >= 2 and value[0] == value[-1] and value[0] in "\"'":
-                value = value[1:-1]
-            return value
-    return None
+def setting_from_env_or_dotenv(name: str) -> str | None:
+    """The environment's value, else the root .env's (read as the app reads it), else None."""
+    value = os.environ.get(name, "").strip()
+    if not value:
+        path = dotenv_path()
+        value = read_env_file(path).get(name, "").strip() if path else ""
+    return value or None
 
 
 def api_key() -> str:
-    key = os.environ.get("NEON_API_KEY", "").strip()
-    if not key:
-        path = dotenv_path()
-        key = (_value_from_dotenv(path, "NEON_API_KEY") or "").strip() if path else ""
+    key = setting_from_env_or_dotenv("NEON_API_KEY")
     if not key:
         raise NoKeyError(
             "NEON_API_KEY is not set: create a key at https://console.neon.tech/app/settings/"

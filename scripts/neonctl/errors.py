@@ -22,6 +22,8 @@ OPERATION_FAILED = 9
 TIMEOUT = 10  # operations still running at the wait bound
 AMBIGUOUS = 11  # several projects share the name
 LOCAL_IO = 12  # cannot read or write a local file
+ORG_REQUIRED = 13  # the key needs an organization: --org-id / NEON_ORG_ID
+NO_PROGRAM = 14  # a local program scripts/neon runs is missing (psql)
 INTERRUPTED = 130
 
 EXIT_CODES = {
@@ -37,6 +39,8 @@ EXIT_CODES = {
     TIMEOUT: "operations did not finish within NEON_MAX_WAIT",
     AMBIGUOUS: "several projects match the name",
     LOCAL_IO: "cannot write or read a local file",
+    ORG_REQUIRED: "the API key needs an organization (--org-id / NEON_ORG_ID)",
+    NO_PROGRAM: "a program it needs is not installed (psql)",
 }
 
 _URL_CREDENTIALS = re.compile(r"(\w[\w+.-]*://[^:/@\s]*):[^@\s]*@")
@@ -99,3 +103,11 @@ class AmbiguousError(NeonError):
 
 class LocalIOError(NeonError):
     exit_code = LOCAL_IO
+
+
+class OrgRequiredError(NeonError):
+    exit_code = ORG_REQUIRED
+
+
+class MissingProgramError(NeonError):
+    exit_code = NO_PROGRAM

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
+from urllib.parse import SplitResult, parse_qsl, quote, unquote, urlencode, urlsplit, urlunsplit
 
 PSYCOPG_SCHEME = "postgresql+psycopg"
+LIBPQ_SCHEME = "postgresql"
 
 
 def to_psycopg(uri: str) -> str:
@@ -13,12 +14,34 @@ def to_psycopg(uri: str) -> str:
     Neon's console and neonctl add both parameters. The sslmode the API states is kept (Neon
     states `require`; the test emulator, whose Postgres has no TLS, states `disable`), and
     channel binding is required whenever TLS is in use: it stops a man in the middle from
-    relaying the SCRAM exchange.
+    relaying the SCRAM exchange. The user and password are percent-encoded in full, so no
+    `$`, quote or backslash is left for an env file reader to misread (every URL reader
+    decodes them).
     """
-    scheme, sep, rest = uri.partition("://")
-    if not sep or scheme.lower() not in ("postgres", "postgresql", PSYCOPG_SCHEME):
+    return _rebuild(uri, PSYCOPG_SCHEME, keep_password=True)
+
+
+def for_psql(uri: str) -> tuple[str, str]:
+    """(the libpq URL without its password, the password): psql gets it via PGPASSWORD."""
+    parts = _split(uri, LIBPQ_SCHEME)
+    return _rebuild(uri, LIBPQ_SCHEME, keep_password=False), unquote(parts.password or "")
+
+
+def _split(uri: str, scheme: str) -> SplitResult:
+    given, sep, rest = uri.partition("://")
+    if not sep or given.lower() not in ("postgres", "postgresql", PSYCOPG_SCHEME):
         raise ValueError("the API returned something that is not a postgres:// URI")
-    parts = urlsplit(f"{PSYCOPG_SCHEME}://{rest}")
+    return urlsplit(f"{scheme}://{rest}")
+
+
+def _rebuild(uri: str, scheme: str, *, keep_password: bool) -> str:
+    parts = _split(uri, scheme)
+    host = parts.netloc.rpartition("@")[2]
+    user = quote(unquote(parts.username or ""), safe="")
+    netloc = f"{user}@{host}" if user else host
+    if keep_password and parts.password is not None:
+        netloc = f"{user}:{quote(unquote(parts.password), safe='')}@{host}"
+    parts = parts._replace(netloc=netloc, path=quote(unquote(parts.path), safe="/"))
     query = dict(parse_qsl(parts.query, keep_blank_values=True))
     query.setdefault("sslmode", "require")
     if query["sslmode"] != "disable":

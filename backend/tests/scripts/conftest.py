@@ -73,8 +73,10 @@ def run_neon(
 
 @pytest.fixture
 def emulator(pg_admin_url: str) -> Iterator[NeonEmulator]:
+    """The emulator; the test fails if a request or answer broke Neon's published contract."""
     with NeonEmulator(pg_admin_url, op_seconds=0.2) as emu:
         yield emu
+        emu.assert_contract_kept()
 
 
 class Neon:

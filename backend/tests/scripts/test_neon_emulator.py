@@ -29,7 +29,11 @@ def call(
         base + path,
         data=json.dumps(body).encode() if body is not None else None,
         method=method,
-        headers={"Authorization": f"Bearer {key}", "X-Request-ID": "req-1"},
+        headers={
+            "Authorization": f"Bearer {key}",
+            "X-Request-ID": "req-1",
+            "Content-Type": "application/json",
+        },
     )
     try:
         with urllib.request.urlopen(req, timeout=10) as resp:
@@ -70,6 +74,11 @@ def test_errors_and_pagination_shapes(emulator: NeonEmulator) -> None:
     assert body["request_id"] == "req-1"
     status, _, body = call(emulator.base_url, "POST", "/projects", {})
     assert status == 400 and "project (field required)" in body["message"]
+    # The emulator's contract check saw that request break the document, and said so.
+    assert emulator.take_violations() == [
+        "request POST /projects (createProject): InvalidRequestBody: "
+        "'project' is a required property"
+    ]
     assert call(emulator.base_url, "GET", "/projects/nope-1")[0] == 404
 
     emulator.seed_projects(3)
@@ -107,6 +116,8 @@ def test_runs_as_a_subprocess_with_control_endpoints(pg_admin_url: str, tmp_path
             urllib.request.Request(control + "/reset", data=b"{}"), timeout=10
         ).close()
         assert run_neon("provision", env=script_env(base), cwd=tmp_path).code == 0
+        with urllib.request.urlopen(control + "/violations", timeout=10) as resp:  # noqa: S310
+            assert json.loads(resp.read()) == {"violations": []}  # checked there too
     finally:
         proc.terminate()
         proc.wait(timeout=20)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import secrets
 import stat
 import subprocess
 import sys
@@ -12,6 +11,7 @@ from pathlib import Path
 import httpx
 import psycopg
 import pytest
+from dotenv import dotenv_values
 
 from tests.scripts.conftest import INTERPRETER, SCRIPT, Neon
 from tests.support.database import libpq, query
@@ -20,8 +20,8 @@ from tests.support.server import base_env, run_server
 
 
 def read_env(path: Path) -> dict[str, str]:
-    pairs = (line.split("=", 1) for line in path.read_text().splitlines() if "=" in line)
-    return {k: v for k, v in pairs if not k.startswith("#")}
+    """The file as the app's own reader (python-dotenv, under pydantic-settings) sees it."""
+    return {k: v for k, v in dotenv_values(path).items() if v is not None}
 
 
 def pg_databases(admin_url: str) -> set[str]:
@@ -52,10 +52,9 @@ def test_provision_env_serve_reprovision_delete(
     password = emulator.password_of(pid)
     assert password in values["DATABASE_URL"]  # the file is the one place it goes
 
-    # The backend, as a real process configured only by that file, migrates and serves.
-    server_env = base_env(
-        AIDO_ENV_FILE=str(env_file), JWT_SECRET=secrets.token_urlsafe(48), WEB_CONCURRENCY="1"
-    )
+    # The backend, as a real process configured only by that file (its JWT_SECRET too),
+    # migrates and serves.
+    server_env = base_env(AIDO_ENV_FILE=str(env_file), WEB_CONCURRENCY="1")
     with run_server(server_env, tmp_path / "logs", command=[sys.executable, "-m", "aido"]) as srv:
         health = httpx.get(srv.url + "/health", timeout=10)
         assert health.status_code == 200, health.text
@@ -76,7 +75,9 @@ def test_provision_env_serve_reprovision_delete(
         assert {"user", "task", "alembic_version"} <= tables
         users = query(values["DATABASE_DIRECT_URL"], 'SELECT email FROM "user"')
         assert users == [("neon@example.com",)]
-    assert password not in srv.log()
+    log = srv.log()
+    assert password not in log and values["JWT_SECRET"] not in log
+    assert "JWT_SECRET is the development default" not in log  # the file's own secret
 
     # Safe to run twice: the same project, nothing created.
     posts_before = emulator.count("POST", "/projects")
@@ -182,6 +183,7 @@ def test_connection_string_carries_neon_tls_parameters(pg_admin_url: str, tmp_pa
             assert url.startswith("postgresql+psycopg://")
             assert "?sslmode=require&channel_binding=require" in url
         runner.assert_no_password_leaked()
+        emu.assert_contract_kept()
 
 
 def test_branch_create_list_env_delete(neon: Neon, emulator: NeonEmulator, tmp_path: Path) -> None:

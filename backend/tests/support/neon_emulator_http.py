@@ -1,8 +1,13 @@
 """HTTP glue of the Neon emulator: auth, injected faults, JSON bodies, Neon's error shape.
 
+Every API request and every answer passes through the emulator's contract (Neon's published
+OpenAPI document): what the document does not allow is recorded with
+`emulator.record_violations`, and the test fixtures fail the test that caused it.
+
 The emulator object passed in provides `handle(method, path, query, body)`,
-`control(method, action, body)`, `take_fault(method, path)`, `api_keys`, `forbidden_keys`,
-`delay`, `requests` and `lock` (see neon_emulator.NeonEmulator).
+`control(method, action, body)`, `take_fault(method, path)`, `contract`,
+`record_violations(problems)`, `api_keys`, `forbidden_keys`, `delay`, `requests` and `lock`
+(see neon_emulator.NeonEmulator).
 """
 
 from __future__ import annotations
@@ -47,21 +52,29 @@ def make_handler(emulator: Any) -> type[BaseHTTPRequestHandler]:
         def _serve(self, method: str) -> None:
             split = urlsplit(self.path)
             path = split.path
-            query = {k: v[0] for k, v in parse_qs(split.query).items()}
+            queries = parse_qs(split.query, keep_blank_values=True)
+            query = {k: v[0] for k, v in queries.items()}
             length = int(self.headers.get("Content-Length") or 0)
             raw = self.rfile.read(length) if length else b""
             request_id = self.headers.get("X-Request-ID") or str(uuid.uuid4())
+            headers = {k: v for k, v in self.headers.items()}
+            is_api = path.startswith(API_PREFIX + "/")
+            api_path = path[len(API_PREFIX) :]
+            if is_api:
+                emulator.record_violations(
+                    emulator.contract.check_request(method, api_path, queries, headers, raw)
+                )
             status: int = 500
-            headers: dict[str, str] = {}
+            reply_headers: dict[str, str] = {}
             payload: Json = {}
             try:
                 body = json.loads(raw) if raw else None
                 if path.startswith("/_emulator/"):
                     status, payload = emulator.control(method, path.rsplit("/", 1)[1], body or {})
                 else:
-                    status, payload = self._api(method, path, query, body)
+                    status, payload = self._api(method, path, body, query)
             except ApiError as exc:
-                status, headers = exc.status, exc.headers
+                status, reply_headers = exc.status, exc.headers
                 payload = {"code": "", "message": exc.message, "request_id": request_id}
             except ValueError:
                 status = 400
@@ -69,8 +82,14 @@ def make_handler(emulator: Any) -> type[BaseHTTPRequestHandler]:
                            "request_id": request_id}  # fmt: skip
             except Exception as exc:  # a bug in the emulator: answer, and say what
                 status = 500
-                payload = {"code": "", "message": f"emulator error: {type(exc).__name__}",
+                payload = {"code": "", "message": f"emulator error: {type(exc).__name__}: {exc}",
                            "request_id": request_id}  # fmt: skip
+            if is_api:
+                emulator.record_violations(
+                    emulator.contract.check_response(
+                        method, api_path, queries, headers, status, payload
+                    )
+                )
             if not path.startswith("/_emulator/"):
                 with emulator.lock:
                     emulator.requests.append({"method": method, "path": path, "status": status})
@@ -78,12 +97,12 @@ def make_handler(emulator: Any) -> type[BaseHTTPRequestHandler]:
             self.send_response(status)
             self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(len(data)))
-            for name, value in headers.items():
+            for name, value in reply_headers.items():
                 self.send_header(name, value)
             self.end_headers()
             self.wfile.write(data)
 
-        def _api(self, method: str, path: str, query: Json, body: Json | None) -> tuple[int, Json]:
+        def _api(self, method: str, path: str, body: Json | None, query: Json) -> tuple[int, Json]:
             if not path.startswith(API_PREFIX + "/"):
                 raise ApiError(404, f"unknown path {path}")
             path = path[len(API_PREFIX) :]
