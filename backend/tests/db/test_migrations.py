@@ -13,7 +13,7 @@ import pytest
 from tests.support.database import create_database, migrate, query
 from tests.support.server import base_env, run_server, wait_live
 
-HEAD = "0001"
+HEAD = "0003"
 INDEXES = {
     "uq_user_email_lower",
     "ix_task_owner_created",
@@ -21,6 +21,7 @@ INDEXES = {
     "ix_task_owner_title",
     "ix_task_owner_completed_created",
     "uq_task_owner_idempotency_key",
+    "ix_task_owner_search",
 }
 
 
@@ -41,7 +42,7 @@ def test_from_empty_then_again_changes_nothing(empty_db: str) -> None:
     migrate(empty_db)
     first = schema_of(empty_db)
     tables, indexes, version = first
-    assert {"user", "task", "login_throttle", "alembic_version"} <= tables
+    assert {"user", "task", "task_quota", "login_throttle", "alembic_version"} <= tables
     assert indexes >= INDEXES
     assert version == [(HEAD,)]
     migrate(empty_db)

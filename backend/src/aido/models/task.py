@@ -10,7 +10,7 @@ from typing import Annotated, Any
 import pydantic
 from pydantic import BaseModel, ConfigDict, StringConstraints, ValidationInfo, field_validator
 from pydantic_core import PydanticCustomError
-from sqlalchemy import Column, ForeignKey, Index, Uuid, text
+from sqlalchemy import Column, DateTime, ForeignKey, Index, Integer, LargeBinary, Uuid, func, text
 from sqlmodel import Field, SQLModel
 
 from aido.models.common import timestamp_column
@@ -145,6 +145,16 @@ class Task(TaskBase, table=True):
         Index("ix_task_owner_updated", "owner_id", "updated_at", "id"),
         Index("ix_task_owner_title", "owner_id", "title", "id"),
         Index("ix_task_owner_completed_created", "owner_id", "completed", "created_at", "id"),
+        # Serves `q` (ILIKE '%…%' on title or description) within one owner's tasks: btree_gin
+        # puts owner_id in the same GIN index as the trigrams (migration 0003).
+        Index(
+            "ix_task_owner_search",
+            "owner_id",
+            "title",
+            "description",
+            postgresql_using="gin",
+            postgresql_ops={"title": "gin_trgm_ops", "description": "gin_trgm_ops"},
+        ),
         Index(
             "uq_task_owner_idempotency_key",
             "owner_id",
@@ -159,5 +169,24 @@ class Task(TaskBase, table=True):
         sa_column=Column(Uuid, ForeignKey("user.id", ondelete="CASCADE"), nullable=False)
     )
     idempotency_key: str | None = Field(default=None, max_length=IDEMPOTENCY_KEY_MAX)
+    # SHA-256 of the validated body sent with idempotency_key: a reuse of the key with another
+    # body is refused (422) instead of replaying a task that is not what was asked for.
+    idempotency_hash: bytes | None = Field(default=None, sa_column=Column(LargeBinary))
     created_at: datetime = Field(sa_column=timestamp_column())
     updated_at: datetime = Field(sa_column=timestamp_column())
+
+
+class TaskQuota(SQLModel, table=True):
+    """Per owner: how many tasks exist (kept exact by triggers on task, migration 0003) and
+    the current fixed window of creates, both read and updated by the insert of POST /tasks."""
+
+    __tablename__ = "task_quota"
+
+    owner_id: uuid.UUID = Field(
+        sa_column=Column(Uuid, ForeignKey("user.id", ondelete="CASCADE"), primary_key=True)
+    )
+    tasks: int = Field(sa_column=Column(Integer, nullable=False, server_default="0"))
+    window_started_at: datetime = Field(
+        sa_column=Column(DateTime(timezone=True), nullable=False, server_default=func.now())
+    )
+    window_creates: int = Field(sa_column=Column(Integer, nullable=False, server_default="0"))
