@@ -7,6 +7,7 @@ body within 1.5 s of its headers, 1 s of idle keep-alive, 16 KiB of request line
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import sys
 import threading
@@ -137,12 +138,11 @@ def test_a_body_shorter_than_its_content_length_gets_408_within_the_body_timeout
 def test_a_1_mib_header_gets_431_at_once(guarded: Server) -> None:
     sock = _connect(guarded)
     started = time.monotonic()
-    try:
+    # The server may stop reading after its answer: the rest is then refused, not lost.
+    with contextlib.suppress(BrokenPipeError, ConnectionResetError):
         sock.sendall(
             b"GET /health/live HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * (1 << 20) + b"\r\n\r\n"
         )
-    except (BrokenPipeError, ConnectionResetError):
-        pass  # the server stopped reading after its answer: it is still in our buffer
     answer = _read_until_closed(sock)
     assert _status(answer) == 431, answer[:200]
     assert b"larger than the limit of 16384 bytes" in answer

@@ -54,7 +54,9 @@ def _seed_tasks(database_url: str, owner: uuid.UUID, count: int) -> None:
               uuid.uuid4(), owner, f"seeded {i}")  # fmt: skip
 
 
-def _create(api: httpx.Client, user: UserSession, title: str = "Buy milk", **headers: str):  # type: ignore[no-untyped-def]
+def _create(
+    api: httpx.Client, user: UserSession, title: str = "Buy milk", **headers: str
+) -> httpx.Response:
     return api.post("/tasks", json={"title": title}, headers={**user.headers, **headers})
 
 

@@ -49,10 +49,13 @@ def api(bounded: Server) -> Iterator[httpx.Client]:
 
 
 def _seed(database_url: str, owner: uuid.UUID, rows: list[tuple[str, str | None]]) -> None:
-    with psycopg.connect(libpq(database_url)) as conn, conn.cursor() as cur:
-        with cur.copy("COPY task (id, owner_id, title, description) FROM STDIN") as copy:
-            for title, description in rows:
-                copy.write_row((uuid.uuid4(), owner, title, description))
+    with (
+        psycopg.connect(libpq(database_url)) as conn,
+        conn.cursor() as cur,
+        cur.copy("COPY task (id, owner_id, title, description) FROM STDIN") as copy,
+    ):
+        for title, description in rows:
+            copy.write_row((uuid.uuid4(), owner, title, description))
     query(database_url, "VACUUM ANALYZE task")
 
 
@@ -130,9 +133,11 @@ def test_a_rare_word_is_found_through_the_trigram_index(
 ) -> None:
     # A table like a real one: this user's 3,000 tasks among 30,000 of other users.
     for _ in range(10):
-        _seed(database_url, quick_user(api, database_url).id,
-              [(f"Pay the bill {i}", "Reference number is in the last email.")
-               for i in range(3000)])
+        _seed(
+            database_url,
+            quick_user(api, database_url).id,
+            [(f"Pay the bill {i}", "Reference number is in the last email.") for i in range(3000)],
+        )
     user = quick_user(api, database_url)
     rows: list[tuple[str, str | None]] = [(f"Buy milk {i}", "2 litres") for i in range(3000)]
     _seed(database_url, user.id, [*rows, ("Call the zeppelin pilot", None)])

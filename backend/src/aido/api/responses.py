@@ -35,9 +35,7 @@ ERRORS: dict[int, dict[str, Any]] = {
 }  # fmt: skip
 
 
-def errors(
-    *codes: int, **described: tuple[str, Any]
-) -> dict[int | str, dict[str, Any]]:
+def errors(*codes: int, **described: tuple[str, Any]) -> dict[int | str, dict[str, Any]]:
     """The documented errors of `codes`; `described` (e.g. `e429=(description, example)`)
     replaces the generic text of a code where this endpoint means something else by it."""
     docs: dict[int | str, dict[str, Any]] = {code: ERRORS[code] for code in codes}

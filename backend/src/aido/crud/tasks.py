@@ -37,6 +37,7 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.sql.elements import ColumnClause
 from sqlalchemy.types import TypeEngine
 
 from aido.api.deps import UNAUTHORIZED
@@ -201,12 +202,13 @@ async def _search(
         async with rules.searches.hold(owner_id):
             return await db.run_raw(op)
     except SlotWaitTimedOut:
-        raise TooManySearches(retry_after=max(1, math.ceil(rules.search_timeout_seconds)))
+        raise TooManySearches(retry_after=max(1, math.ceil(rules.search_timeout_seconds))) from None
     except psycopg.errors.QueryCanceled:
         raise SearchTimedOut(rules.search_timeout_seconds) from None
 
 
-ZERO, ONE = literal_column("0"), literal_column("1")
+ZERO: ColumnClause[Any] = literal_column("0")
+ONE: ColumnClause[Any] = literal_column("1")
 
 
 def _window_over() -> Any:
@@ -230,9 +232,7 @@ def _admission() -> Any:
         stmt.on_conflict_do_update(
             index_elements=[quota_t.c.owner_id],
             set_={
-                "window_started_at": case(
-                    (over, func.now()), else_=quota_t.c.window_started_at
-                ),
+                "window_started_at": case((over, func.now()), else_=quota_t.c.window_started_at),
                 "window_creates": case((over, ONE), else_=quota_t.c.window_creates + ONE),
             },
             where=and_(
