@@ -219,26 +219,24 @@ def _window_over() -> Any:
 def _admission() -> Any:
     """The owner's quota row, counted and locked, or no row when a limit refuses.
 
-    An upsert, so an owner's first create makes the row. ON CONFLICT DO UPDATE locks the row
-    and evaluates its WHERE on the latest version: concurrent creates of one owner queue
-    here, and neither limit can be overrun by a race. `tasks` itself is kept by the triggers
-    of migration 0003; this statement only counts the create in its window.
+    A plain UPDATE: it locks the row, and under READ COMMITTED a create that waited for
+    another re-evaluates the WHERE on the row that one left, so concurrent creates of one
+    owner queue here and neither limit can be overrun by a race. (An upsert, which would also
+    make the row of an owner's first create, cost ~100 µs of database CPU more per create:
+    bench/README.md.) `tasks` itself is kept by the triggers of migration 0003; this
+    statement only counts the create in its window.
     """
-    stmt = pg_insert(quota_t).values(
-        owner_id=bindparam("new_owner_id"), tasks=ZERO, window_creates=ONE
-    )
     over = _window_over()
     return (
-        stmt.on_conflict_do_update(
-            index_elements=[quota_t.c.owner_id],
-            set_={
-                "window_started_at": case((over, func.now()), else_=quota_t.c.window_started_at),
-                "window_creates": case((over, ONE), else_=quota_t.c.window_creates + ONE),
-            },
-            where=and_(
-                quota_t.c.tasks < bindparam("max_tasks", type_=Integer()),
-                or_(over, quota_t.c.window_creates < bindparam("max_creates", type_=Integer())),
-            ),
+        update(quota_t)
+        .where(
+            quota_t.c.owner_id == bindparam("new_owner_id"),
+            quota_t.c.tasks < bindparam("max_tasks", type_=Integer()),
+            or_(over, quota_t.c.window_creates < bindparam("max_creates", type_=Integer())),
+        )
+        .values(
+            window_started_at=case((over, func.now()), else_=quota_t.c.window_started_at),
+            window_creates=case((over, ONE), else_=quota_t.c.window_creates + ONE),
         )
         .returning(quota_t.c.owner_id)
         .cte("admitted")
@@ -274,6 +272,12 @@ _EARLIER_BY_KEY = Prepared(
     _EARLIER.where(
         or_(task_t.c.id == bindparam("task_id"), task_t.c.idempotency_key == bindparam("key"))
     )
+)
+# An owner's first create (or first after the quota row was lost): make the row, then retry.
+_NEW_QUOTA = Prepared(
+    pg_insert(quota_t)
+    .values(owner_id=bindparam("owner_id"), tasks=ZERO, window_creates=ZERO)
+    .on_conflict_do_nothing()
 )
 _QUOTA = Prepared(
     select(
@@ -325,34 +329,47 @@ async def create_task(
     earlier_params = {"owner_id": owner_id, "task_id": task_id, "key": idempotency_key}
 
     async def op(conn: RawConnection, attempt: int) -> tuple[Row, bool]:
-        try:
-            rows = await _INSERT.execute(conn, values)
-        except psycopg.errors.ForeignKeyViolation:
-            raise UNAUTHORIZED from None  # owner_id's user is gone (foreign key)
-        if rows:
-            return rows[0], True
-        found = await earlier.execute(conn, earlier_params)
-        if found:
-            row = found[0]
-            stored_hash = row.pop("idempotency_hash")
-            if row["id"] == str(task_id):
-                return row, True  # our own earlier attempt: created now
-            if stored_hash is not None and stored_hash != fingerprint:
-                raise IdempotencyKeyReused
-            return row, False
-        raise await _refusal(conn, owner_id, rules)
+        # Twice at most: an owner's first create finds no quota row, makes it, and retries.
+        for _ in range(2):
+            try:
+                rows = await _INSERT.execute(conn, values)
+            except psycopg.errors.ForeignKeyViolation:
+                raise UNAUTHORIZED from None  # owner_id's user is gone (foreign key)
+            if rows:
+                return rows[0], True
+            found = await earlier.execute(conn, earlier_params)
+            if found:
+                row = found[0]
+                stored_hash = row.pop("idempotency_hash")
+                if row["id"] == str(task_id):
+                    return row, True  # our own earlier attempt: created now
+                if stored_hash is not None and stored_hash != fingerprint:
+                    raise IdempotencyKeyReused
+                return row, False
+            quota = await _QUOTA.execute(conn, {"owner_id": owner_id})
+            if not quota:
+                try:
+                    await _NEW_QUOTA.execute(conn, {"owner_id": owner_id})
+                except psycopg.errors.ForeignKeyViolation:
+                    raise UNAUTHORIZED from None  # owner_id's user is gone (foreign key)
+                continue
+            refusal = _refusal(quota[0], rules)
+            if refusal is not None:
+                raise refusal
+            # No limit is reached now: another create made the row after our insert looked.
+        raise RuntimeError("the insert admitted nothing twice without a reason")
 
     return await db.run_raw(op)
 
 
-async def _refusal(conn: RawConnection, owner_id: uuid.UUID, rules: TaskRules) -> Exception:
-    """Why the insert admitted nothing, from the quota row it left as it was."""
-    quota = await _QUOTA.execute(conn, {"owner_id": owner_id})
-    if not quota:
-        raise RuntimeError("create refused but the owner has no quota row")
-    if quota[0]["tasks"] >= rules.max_tasks:
+def _refusal(quota: Row, rules: TaskRules) -> Exception | None:
+    """Which limit refused the insert, from the quota row it left as it was (None: none is
+    reached now)."""
+    if quota["tasks"] >= rules.max_tasks:
         return TaskLimitReached(rules.max_tasks)
-    window_left = rules.window_seconds - float(quota[0]["window_age"])
+    window_left = rules.window_seconds - float(quota["window_age"])
+    if window_left <= 0 or quota["window_creates"] < rules.creates_per_window:
+        return None
     return TaskCreateRateLimited(
         rules.creates_per_window, rules.window_seconds, retry_after=max(1, math.ceil(window_left))
     )
