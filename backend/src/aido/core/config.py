@@ -79,7 +79,7 @@ class Settings(BaseSettings):
     # SEARCH_CONCURRENCY_PER_USER at once per user and worker, others wait up to
     # SEARCH_QUEUE_SECONDS for a slot, then 429.
     SEARCH_TIMEOUT_SECONDS: PositiveFloat = 2.0
-    SEARCH_CONCURRENCY_PER_USER: PositiveInt = 2
+    SEARCH_CONCURRENCY_PER_USER: PositiveInt = 1
     SEARCH_QUEUE_SECONDS: Annotated[float, Field(ge=0)] = 5.0
 
     # Quotas of POST /tasks, per user: tasks held, and creates per fixed window.
