@@ -9,7 +9,8 @@ from pathlib import Path
 from typing import Any
 
 from aido.testing.postgres import provide_postgres
-from benchkit import cases, client, loadgen, machine, report
+from benchkit import cases, client, hostile, loadgen, machine, report
+from benchkit.cpu import CpuMeter
 from benchkit.database import bench_database, conninfo, server_version
 from benchkit.direct import DIRECT_CASE, run_direct
 from benchkit.progress import say
@@ -59,9 +60,11 @@ def parse(argv: list[str]) -> argparse.Namespace:
 
 def _line(index: int, total: int, result: CaseResult) -> str:
     bad = f", first: {result.error_sample}" if result.error_sample else ""
+    note = f"; {result.note}" if result.note else ""
     return (
         f"case {index}/{total} {result.name}: {result.rps:,.0f} req/s, "
         f"p50 {result.p50_ms:.1f} ms, p99 {result.p99_ms:.1f} ms, {result.errors} errors{bad}"
+        f"{note}"
     )
 
 
@@ -72,17 +75,19 @@ def main(argv: list[str]) -> int:
     with provide_postgres(durable=True) as admin_url, bench_database(admin_url) as db_url:
         data = seed(db_url, users=args.users, tasks_per_user=args.tasks_per_user,
                     big_tasks=args.big_tasks)  # fmt: skip
+        attacker = hostile.seed_attacker(db_url, data)
         with run_server(db_url, workers=args.workers, concurrency=args.concurrency) as server:
             # Argon2 makes each log-in cost ~0.1-1 s of CPU: a sample of the users is logged in
             # and the load rotates over them (the direct query uses the same owners).
             active = data.users[: args.login_users]
-            emails = [u.email for u in active] + [data.big.email]
+            emails = [u.email for u in active] + [data.big.email, attacker.email]
             tokens = client.login_all(server.url, emails, data.password,
                                       parallel=2 * args.workers)  # fmt: skip
             cursors = cases.deep_cursors(db_url, data, args.big_tasks)
             cases.check_deep_page(server.url, tokens[data.big.email], cursors[0])
             plan = cases.build(data, tokens, cursors)
-            steps = [n for n in plan if args.only.lower() in n.lower()]
+            meter = CpuMeter(server.process.pid, db_url.rsplit("/", 1)[-1].split("?")[0])
+            steps = [n for n in [*plan, hostile.CASE] if args.only.lower() in n.lower()]
             if cases.LIVE_CASE not in steps:
                 steps.insert(0, cases.LIVE_CASE)  # the first ratio's denominator
             # The database ceiling (the second ratio's denominator) runs before the API cases
@@ -93,7 +98,15 @@ def main(argv: list[str]) -> int:
             direct: CaseResult | None = None
             for index, name in enumerate(steps, 1):
                 say(f"case {index}/{len(steps)} {name}…")
-                if name == DIRECT_CASE:
+                if name == hostile.CASE:
+                    pair = hostile.run(
+                        wrk, server.url, attacker_token=tokens[attacker.email],
+                        victim_token=tokens[active[1].email], seconds=args.duration,
+                        warmup=args.warmup,
+                    )  # fmt: skip
+                    results.extend(pair)
+                    result = pair[-1]
+                elif name == DIRECT_CASE:
                     result = direct = run_direct(
                         conninfo(db_url), [u.id for u in active],
                         concurrency=args.concurrency, processes=args.workers,
@@ -102,7 +115,7 @@ def main(argv: list[str]) -> int:
                 else:
                     result = loadgen.run_case(
                         wrk, name, server.url, plan[name], seconds=args.duration,
-                        warmup=args.warmup, concurrency=args.concurrency,
+                        warmup=args.warmup, concurrency=args.concurrency, meter=meter,
                     )  # fmt: skip
                     results.append(result)
                 say(_line(index, len(steps), result))

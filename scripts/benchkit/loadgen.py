@@ -9,6 +9,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from benchkit.cpu import CpuMeter, per_request
 from benchkit.progress import say
 from benchkit.result import CaseResult
 
@@ -71,6 +72,7 @@ def run_case(
     seconds: float,
     warmup: float,
     concurrency: int,
+    meter: CpuMeter | None = None,
 ) -> CaseResult:
     with tempfile.NamedTemporaryFile("w", prefix="aido-bench-", suffix=".tsv") as f:
         f.write("\n".join(r.line() for r in requests) + "\n")
@@ -78,7 +80,10 @@ def run_case(
         if warmup > 0:
             # Connections opened, statements prepared, caches warm: not measured.
             _run(wrk, url, Path(f.name), seconds=warmup, concurrency=concurrency)
+        before = meter.sample() if meter else None
         s = _run(wrk, url, Path(f.name), seconds=seconds, concurrency=concurrency)
+        after = meter.sample() if meter else None
+    note = per_request(before, after, int(s["requests"])) if before and after else ""
     socket_errors = s["connect"] + s["read"] + s["write"] + s["timeout"]
     return CaseResult(
         name=name,
@@ -89,4 +94,5 @@ def run_case(
         p99_ms=s["p99_us"] / 1000,
         errors=int(s["non2xx"] + socket_errors),
         error_sample=str(s.get("first_bad") or ""),
+        note=note,
     )

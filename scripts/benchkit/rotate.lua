@@ -17,6 +17,8 @@ end
 local requests = {}
 local position = 1
 non2xx = 0
+s429 = 0
+s503 = 0
 first_bad = ""
 
 local function split(line)
@@ -55,6 +57,7 @@ end
 function response(status, headers, body)
   if status < 200 or status > 299 then
     non2xx = non2xx + 1
+    if status == 429 then s429 = s429 + 1 elseif status == 503 then s503 = s503 + 1 end
     if first_bad == "" then first_bad = tostring(status) .. " " .. string.sub(body or "", 1, 200) end
   end
 end
@@ -64,9 +67,11 @@ local function quote(s)
 end
 
 function done(summary, latency, requests_)
-  local bad, sample = 0, ""
+  local bad, sample, n429, n503 = 0, "", 0, 0
   for _, thread in ipairs(threads) do
     bad = bad + (thread:get("non2xx") or 0)
+    n429 = n429 + (thread:get("s429") or 0)
+    n503 = n503 + (thread:get("s503") or 0)
     local fb = thread:get("first_bad") or ""
     if sample == "" then sample = fb end
   end
@@ -74,9 +79,10 @@ function done(summary, latency, requests_)
   io.write(string.format(
     'BENCH_JSON {"requests":%d,"duration_us":%d,"bytes":%d,"non2xx":%d,' ..
     '"connect":%d,"read":%d,"write":%d,"status":%d,"timeout":%d,' ..
-    '"p50_us":%d,"p95_us":%d,"p99_us":%d,"mean_us":%.1f,"max_us":%d,"first_bad":%s}\n',
+    '"p50_us":%d,"p95_us":%d,"p99_us":%d,"mean_us":%.1f,"max_us":%d,"first_bad":%s,' ..
+    '"s429":%d,"s503":%d}\n',
     summary.requests, summary.duration, summary.bytes, bad,
     e.connect, e.read, e.write, e.status, e.timeout,
     latency:percentile(50), latency:percentile(95), latency:percentile(99),
-    latency.mean, latency.max, quote(sample)))
+    latency.mean, latency.max, quote(sample), n429, n503))
 end

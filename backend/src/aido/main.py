@@ -14,9 +14,10 @@ from fastapi.middleware.cors import CORSMiddleware
 from aido.api.body_limit import BodySizeLimit
 from aido.api.errors import install_error_handlers
 from aido.api.routes import auth, health, tasks, users
+from aido.api.security_headers import SecurityHeaders
 from aido.core.config import ConfigError, Settings, get_settings
 from aido.core.heap import freeze_startup_objects
-from aido.core.logging import configure_logging
+from aido.core.logging import configure_logging, keep_queries_out_of_access_log
 from aido.db.engine import build_engine
 from aido.db.session import Database
 from aido.db.startup import StartupError, prepare_database
@@ -54,11 +55,14 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
 
 def create_app(settings: Settings) -> FastAPI:
     configure_logging(settings.LOG_LEVEL)
+    keep_queries_out_of_access_log()
     app = FastAPI(
         title="aido-todo",
         version="0.1.0",
         summary="A multi-user todo API on Postgres (local or Neon).",
         lifespan=lifespan,
+        # `GET /tasks/` would be redirected to a Location built from the Host header: 404.
+        redirect_slashes=False,
     )
     app.state.settings = settings
     app.add_middleware(
@@ -72,6 +76,8 @@ def create_app(settings: Settings) -> FastAPI:
         expose_headers=["Retry-After", "Idempotent-Replayed"],
     )
     app.add_middleware(BodySizeLimit, max_bytes=settings.MAX_BODY_BYTES)
+    # Added last, so outermost: the 413 above and CORS answers carry the headers too.
+    app.add_middleware(SecurityHeaders)
     install_error_handlers(app)
     for router in (health.router, auth.router, users.router, tasks.router):
         app.include_router(router)

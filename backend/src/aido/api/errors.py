@@ -3,15 +3,29 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from aido.api.json import JSONBytes, json_response
+from aido.api.security_headers import SECURITY_HEADERS
+from aido.crud.task_errors import (
+    IdempotencyKeyReused,
+    SearchTimedOut,
+    TaskCreateRateLimited,
+    TaskLimitReached,
+    TooManySearches,
+)
 from aido.db.errors import DatabaseUnavailable
 
 log = logging.getLogger("aido.api")
+
+# A 54 KB body with 9,000 unknown keys made a 666 KB answer (issue 14): the first errors say
+# what is wrong; the rest are counted, not listed.
+MAX_VALIDATION_ERRORS = 20
 
 
 def error(status: int, detail: object, headers: dict[str, str] | None = None) -> JSONBytes:
@@ -31,7 +45,15 @@ async def _http_error(request: Request, exc: Exception) -> JSONBytes:
 async def _validation_error(request: Request, exc: Exception) -> JSONBytes:
     assert isinstance(exc, RequestValidationError)
     # Echo where and why, not the submitted values: they may hold a password.
-    detail = [{"loc": list(e["loc"]), "msg": e["msg"], "type": e["type"]} for e in exc.errors()]
+    found = exc.errors()
+    detail: list[dict[str, object]] = [
+        {"loc": list(e["loc"]), "msg": e["msg"], "type": e["type"]}
+        for e in found[:MAX_VALIDATION_ERRORS]
+    ]
+    if len(found) > MAX_VALIDATION_ERRORS:
+        hidden = len(found) - MAX_VALIDATION_ERRORS
+        detail.append({"loc": [], "msg": f"{hidden} more errors not shown ({len(found)} in all)",
+                       "type": "too_many_errors", "count": len(found)})  # fmt: skip
     return error(422, detail)
 
 
@@ -47,11 +69,50 @@ async def _database_unavailable(request: Request, exc: Exception) -> JSONBytes:
 async def _unexpected(request: Request, exc: Exception) -> JSONBytes:
     # The class name only: messages of driver errors can quote SQL and values.
     log.error("unhandled %s on %s %s", type(exc).__name__, request.method, request.url.path)
-    return error(500, "Internal server error")
+    # Starlette answers this one outside every middleware: the headers are added here.
+    return error(500, "Internal server error", dict(SECURITY_HEADERS))
+
+
+# The data layer's refusals of task operations: status, detail and headers of each.
+TASK_ERRORS: dict[type[Exception], Callable[[Any], JSONBytes]] = {
+    TaskLimitReached: lambda e: error(
+        409,
+        f"Task limit reached: an account holds at most {e.max_tasks} tasks; delete some first.",
+    ),
+    TaskCreateRateLimited: lambda e: error(
+        429,
+        f"Too many tasks created: at most {e.creates} per {e.window_seconds} s; "
+        f"retry in {e.retry_after} s.",
+        {"Retry-After": str(e.retry_after)},
+    ),
+    IdempotencyKeyReused: lambda e: error(
+        422,
+        [{"loc": ["header", "idempotency-key"], "type": "idempotency_key_reused",
+          "msg": "This Idempotency-Key was already used with a different body; "
+                 "use a new key for a new task"}],
+    ),
+    SearchTimedOut: lambda e: error(
+        503,
+        f"The search took longer than {e.seconds:g} s and was cancelled; "
+        "search for something more specific.",
+        {"Retry-After": str(max(1, int(e.seconds)))},
+    ),
+    TooManySearches: lambda e: error(
+        429,
+        "Too many searches at once; retry after Retry-After seconds.",
+        {"Retry-After": str(e.retry_after)},
+    ),
+}  # fmt: skip
+
+
+async def _task_error(request: Request, exc: Exception) -> JSONBytes:
+    return TASK_ERRORS[type(exc)](exc)
 
 
 def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(DatabaseUnavailable, _database_unavailable)
+    for task_error in TASK_ERRORS:
+        app.add_exception_handler(task_error, _task_error)
     app.add_exception_handler(Exception, _unexpected)

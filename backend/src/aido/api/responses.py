@@ -35,5 +35,10 @@ ERRORS: dict[int, dict[str, Any]] = {
 }  # fmt: skip
 
 
-def errors(*codes: int) -> dict[int | str, dict[str, Any]]:
-    return {code: ERRORS[code] for code in codes}
+def errors(*codes: int, **described: tuple[str, Any]) -> dict[int | str, dict[str, Any]]:
+    """The documented errors of `codes`; `described` (e.g. `e429=(description, example)`)
+    replaces the generic text of a code where this endpoint means something else by it."""
+    docs: dict[int | str, dict[str, Any]] = {code: ERRORS[code] for code in codes}
+    for name, (description, example) in described.items():
+        docs[int(name.removeprefix("e"))] = _error(description, example)
+    return docs

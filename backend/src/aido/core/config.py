@@ -64,6 +64,29 @@ class Settings(BaseSettings):
     LOGIN_MAX_FAILURES_PER_CLIENT: PositiveInt = 50
     LOGIN_WINDOW_SECONDS: PositiveInt = 60
 
+    # The HTTP server of `python -m aido` (uvicorn with aido.http_guard): what one connection
+    # may hold. The request line and headers must arrive within HTTP_HEADER_TIMEOUT of the
+    # connection opening (or of its previous response), the body within HTTP_BODY_TIMEOUT of
+    # the headers; an idle keep-alive connection is closed after HTTP_KEEPALIVE_TIMEOUT.
+    HTTP_HEADER_TIMEOUT: PositiveFloat = 10.0
+    HTTP_BODY_TIMEOUT: PositiveFloat = 10.0
+    HTTP_KEEPALIVE_TIMEOUT: PositiveInt = 5
+    HTTP_MAX_HEADER_BYTES: Annotated[int, Field(ge=1024)] = 16 * 1024
+    # On SIGTERM: requests in flight get this long to finish before they are cancelled.
+    HTTP_DRAIN_TIMEOUT: PositiveInt = 20
+
+    # GET /tasks?q=…: cancelled by Postgres after SEARCH_TIMEOUT_SECONDS; at most
+    # SEARCH_CONCURRENCY_PER_USER at once per user and worker, others wait up to
+    # SEARCH_QUEUE_SECONDS for a slot, then 429.
+    SEARCH_TIMEOUT_SECONDS: PositiveFloat = 2.0
+    SEARCH_CONCURRENCY_PER_USER: PositiveInt = 1
+    SEARCH_QUEUE_SECONDS: Annotated[float, Field(ge=0)] = 5.0
+
+    # Quotas of POST /tasks, per user: tasks held, and creates per fixed window.
+    TASKS_MAX_PER_USER: PositiveInt = 10_000
+    TASK_CREATES_PER_WINDOW: PositiveInt = 300
+    TASK_CREATE_WINDOW_SECONDS: PositiveInt = 60
+
     @field_validator("DATABASE_URL", "DATABASE_DIRECT_URL")
     @classmethod
     def _normalize_url(cls, value: str | None) -> str | None:

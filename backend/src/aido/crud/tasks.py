@@ -1,41 +1,62 @@
 """Task statements. Each request runs one statement in the common case; a miss runs a second
-one to tell a missing task (404) from a deleted user (401)."""
+one to tell a missing task (404) from a deleted user (401), or which limit refused a create."""
 
 from __future__ import annotations
 
 import functools
+import hashlib
+import math
 import uuid
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
+import orjson
+import psycopg
 import psycopg.errors
 from fastapi import HTTPException, status
 from sqlalchemy import (
+    Boolean,
     DateTime,
     Integer,
+    Interval,
+    LargeBinary,
     String,
     Text,
     Uuid,
     and_,
     bindparam,
     case,
+    cast,
     delete,
     func,
+    literal_column,
     or_,
     select,
     tuple_,
     update,
 )
 from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.sql.elements import ColumnClause
 from sqlalchemy.types import TypeEngine
 
 from aido.api.deps import UNAUTHORIZED
+from aido.core.config import Settings
 from aido.crud import cursor as cursors
+from aido.crud.keyed_limiter import KeyedLimiter, SlotWaitTimedOut
+from aido.crud.task_errors import (
+    IdempotencyKeyReused,
+    SearchTimedOut,
+    TaskCreateRateLimited,
+    TaskLimitReached,
+    TooManySearches,
+)
 from aido.crud.users import ensure_exists
 from aido.db.session import Database, Prepared, RawConnection, Row
-from aido.models.task import SortOrder, Task, TaskSort
+from aido.models.task import SortOrder, Task, TaskQuota, TaskSort
 
 task_t = Task.__table__  # type: ignore[attr-defined]
+quota_t = TaskQuota.__table__  # type: ignore[attr-defined]
 # The id comes back as Postgres's own text: a page of 50 would otherwise build 50 uuid.UUID
 # objects only for orjson to turn them back into the same text (bench/README.md).
 PUBLIC = (
@@ -94,6 +115,28 @@ def _after_kind(value: Any) -> str:
     return "text"
 
 
+@dataclass(frozen=True)
+class TaskRules:
+    """The limits of one process, from Settings: quotas of creates, bounds of searches."""
+
+    max_tasks: int
+    creates_per_window: int
+    window_seconds: int
+    search_timeout_seconds: float
+    searches: KeyedLimiter
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> TaskRules:
+        return cls(
+            max_tasks=settings.TASKS_MAX_PER_USER,
+            creates_per_window=settings.TASK_CREATES_PER_WINDOW,
+            window_seconds=settings.TASK_CREATE_WINDOW_SECONDS,
+            search_timeout_seconds=settings.SEARCH_TIMEOUT_SECONDS,
+            searches=KeyedLimiter(settings.SEARCH_CONCURRENCY_PER_USER,
+                                  settings.SEARCH_QUEUE_SECONDS),
+        )  # fmt: skip
+
+
 async def list_tasks(
     db: Database,
     *,
@@ -104,7 +147,10 @@ async def list_tasks(
     completed: bool | None = None,
     q: str | None = None,
     cursor: str | None = None,
+    rules: TaskRules | None = None,
 ) -> dict[str, Any]:
+    """A page of the owner's tasks. With `q` (and `rules`), the search waits for one of the
+    owner's search slots and runs under a server-side statement timeout."""
     # One row past the page tells whether there is a next page, without a COUNT.
     params: dict[str, Any] = {"owner_id": owner_id, "limit": limit + 1}
     after = None
@@ -114,7 +160,10 @@ async def list_tasks(
         params["after_key"], params["after_id"] = cursors.decode(cursor, sort, order)
         after = _after_kind(params["after_key"])
     stmt = _list_statement(sort, order, completed, bool(q), after)
-    rows = await db.fetch_all(stmt, params)
+    if q and rules is not None:
+        rows = await _search(db, stmt, params, owner_id=owner_id, rules=rules)
+    else:
+        rows = await db.fetch_all(stmt, params)
     if not rows:
         await ensure_exists(db, user_id=owner_id)
     next_cursor = None
@@ -124,27 +173,125 @@ async def list_tasks(
     return {"items": rows, "next_cursor": next_cursor}
 
 
-# The insert of create_task and its look-up after a conflict, compiled once.
-_INSERT = Prepared(
-    pg_insert(task_t)
-    .values(
-        id=bindparam("new_id"),
-        owner_id=bindparam("new_owner_id"),
-        title=bindparam("new_title"),
-        description=bindparam("new_description"),
-        completed=bindparam("new_completed"),
-        idempotency_key=bindparam("new_idempotency_key"),
+# set_config(…, true) lasts until the end of the transaction. Sent in the same simple-protocol
+# Query message as the search, both run in one implicit transaction: the timeout holds for the
+# search alone, through a transaction-mode pooler too (PgBouncer keeps the message on one
+# server connection), and costs no extra round trip. Values are bound client-side by psycopg.
+_WITH_TIMEOUT = "SELECT set_config('statement_timeout', %(statement_timeout_ms)s, true); "
+
+
+async def _search(
+    db: Database,
+    stmt: Prepared,
+    params: dict[str, Any],
+    *,
+    owner_id: uuid.UUID,
+    rules: TaskRules,
+) -> list[Row]:
+    bound = {**params, "statement_timeout_ms": str(math.ceil(rules.search_timeout_seconds * 1000))}
+    sql = _WITH_TIMEOUT + stmt.sql
+    keys = stmt.keys
+
+    async def op(conn: RawConnection, attempt: int) -> list[Row]:
+        async with psycopg.AsyncClientCursor(conn) as cur:
+            await cur.execute(sql, bound)
+            cur.nextset()
+            return [dict(zip(keys, row, strict=True)) for row in await cur.fetchall()]
+
+    try:
+        async with rules.searches.hold(owner_id):
+            return await db.run_raw(op)
+    except SlotWaitTimedOut:
+        raise TooManySearches(retry_after=max(1, math.ceil(rules.search_timeout_seconds))) from None
+    except psycopg.errors.QueryCanceled:
+        raise SearchTimedOut(rules.search_timeout_seconds) from None
+
+
+ZERO: ColumnClause[Any] = literal_column("0")
+ONE: ColumnClause[Any] = literal_column("1")
+
+
+def _window_over() -> Any:
+    # The window has ended when it started at least `window` (an interval) ago.
+    return quota_t.c.window_started_at <= func.now() - bindparam("window", type_=Interval())
+
+
+def _admission() -> Any:
+    """The owner's quota row, counted and locked, or no row when a limit refuses.
+
+    A plain UPDATE: it locks the row, and under READ COMMITTED a create that waited for
+    another re-evaluates the WHERE on the row that one left, so concurrent creates of one
+    owner queue here and neither limit can be overrun by a race. (An upsert, which would also
+    make the row of an owner's first create, cost ~100 µs of database CPU more per create:
+    bench/README.md.) `tasks` itself is kept by the triggers of migration 0003; this
+    statement only counts the create in its window.
+    """
+    over = _window_over()
+    return (
+        update(quota_t)
+        .where(
+            quota_t.c.owner_id == bindparam("new_owner_id"),
+            quota_t.c.tasks < bindparam("max_tasks", type_=Integer()),
+            or_(over, quota_t.c.window_creates < bindparam("max_creates", type_=Integer())),
+        )
+        .values(
+            window_started_at=case((over, func.now()), else_=quota_t.c.window_started_at),
+            window_creates=case((over, ONE), else_=quota_t.c.window_creates + ONE),
+        )
+        .returning(quota_t.c.owner_id)
+        .cte("admitted")
     )
-    .on_conflict_do_nothing()
-    .returning(*PUBLIC)
+
+
+def _insert() -> Prepared:
+    admitted = _admission()
+    values = select(
+        bindparam("new_id", type_=Uuid()),
+        admitted.c.owner_id,
+        bindparam("new_title", type_=String()),
+        bindparam("new_description", type_=String()),
+        # Typed: in a SELECT list an untyped NULL would be text, not the column's type.
+        cast(bindparam("new_completed"), Boolean()),
+        bindparam("new_idempotency_key", type_=String()),
+        cast(bindparam("new_idempotency_hash"), LargeBinary()),
+    ).select_from(admitted)
+    columns = ["id", "owner_id", "title", "description", "completed", "idempotency_key",
+               "idempotency_hash"]  # fmt: skip
+    return Prepared(
+        pg_insert(task_t).from_select(columns, values).on_conflict_do_nothing().returning(*PUBLIC)
+    )
+
+
+# The insert of create_task and its look-ups after a refusal or a conflict, compiled once.
+_INSERT = _insert()
+_EARLIER = select(*PUBLIC, task_t.c.idempotency_hash).where(
+    task_t.c.owner_id == bindparam("owner_id")
 )
-_EARLIER = select(*PUBLIC).where(task_t.c.owner_id == bindparam("owner_id"))
 _EARLIER_BY_ID = Prepared(_EARLIER.where(task_t.c.id == bindparam("task_id")))
 _EARLIER_BY_KEY = Prepared(
     _EARLIER.where(
         or_(task_t.c.id == bindparam("task_id"), task_t.c.idempotency_key == bindparam("key"))
     )
 )
+# An owner's first create (or first after the quota row was lost): make the row, then retry.
+_NEW_QUOTA = Prepared(
+    pg_insert(quota_t)
+    .values(owner_id=bindparam("owner_id"), tasks=ZERO, window_creates=ZERO)
+    .on_conflict_do_nothing()
+)
+_QUOTA = Prepared(
+    select(
+        quota_t.c.tasks,
+        quota_t.c.window_creates,
+        func.extract("epoch", func.now() - quota_t.c.window_started_at).label("window_age"),
+    ).where(quota_t.c.owner_id == bindparam("owner_id"))
+)
+
+
+def body_hash(title: str, description: str | None, completed: bool) -> bytes:
+    """The fingerprint of a validated create body (title trimmed, defaults filled in), so the
+    same task sent with other spacing or key order is still the same request."""
+    return hashlib.sha256(orjson.dumps([title, description, completed])).digest()
 
 
 async def create_task(
@@ -155,13 +302,17 @@ async def create_task(
     description: str | None,
     completed: bool,
     idempotency_key: str | None = None,
+    rules: TaskRules,
 ) -> tuple[Row, bool]:
     """The task and whether it was created now (False: replayed for its Idempotency-Key).
 
-    The id is chosen here, before the insert, so a repeat after a lost answer finds the row
-    the first attempt stored instead of inserting a second one.
+    One statement checks both limits, counts the create and inserts. The id is chosen here,
+    before the insert, so a repeat after a lost answer finds the row the first attempt stored
+    instead of inserting a second one. A replay is answered even over a limit: it creates
+    nothing.
     """
     task_id = uuid.uuid4()
+    fingerprint = None if idempotency_key is None else body_hash(title, description, completed)
     values = {
         "new_id": task_id,
         "new_owner_id": owner_id,
@@ -169,24 +320,59 @@ async def create_task(
         "new_description": description,
         "new_completed": completed,
         "new_idempotency_key": idempotency_key,
+        "new_idempotency_hash": fingerprint,
+        "max_tasks": rules.max_tasks,
+        "max_creates": rules.creates_per_window,
+        "window": timedelta(seconds=rules.window_seconds),
     }
     earlier = _EARLIER_BY_KEY if idempotency_key is not None else _EARLIER_BY_ID
     earlier_params = {"owner_id": owner_id, "task_id": task_id, "key": idempotency_key}
 
     async def op(conn: RawConnection, attempt: int) -> tuple[Row, bool]:
-        try:
-            rows = await _INSERT.execute(conn, values)
-        except psycopg.errors.ForeignKeyViolation:
-            raise UNAUTHORIZED from None  # owner_id's user is gone (foreign key)
-        if rows:
-            return rows[0], True
-        found = await earlier.execute(conn, earlier_params)
-        if not found:
-            raise RuntimeError("insert conflicted but no conflicting task was found")
-        # Our own earlier attempt counts as created now; a matching key is a replay.
-        return found[0], found[0]["id"] == str(task_id)
+        # Twice at most: an owner's first create finds no quota row, makes it, and retries.
+        for _ in range(2):
+            try:
+                rows = await _INSERT.execute(conn, values)
+            except psycopg.errors.ForeignKeyViolation:
+                raise UNAUTHORIZED from None  # owner_id's user is gone (foreign key)
+            if rows:
+                return rows[0], True
+            found = await earlier.execute(conn, earlier_params)
+            if found:
+                row = found[0]
+                stored_hash = row.pop("idempotency_hash")
+                if row["id"] == str(task_id):
+                    return row, True  # our own earlier attempt: created now
+                if stored_hash is not None and stored_hash != fingerprint:
+                    raise IdempotencyKeyReused
+                return row, False
+            quota = await _QUOTA.execute(conn, {"owner_id": owner_id})
+            if not quota:
+                try:
+                    await _NEW_QUOTA.execute(conn, {"owner_id": owner_id})
+                except psycopg.errors.ForeignKeyViolation:
+                    raise UNAUTHORIZED from None  # owner_id's user is gone (foreign key)
+                continue
+            refusal = _refusal(quota[0], rules)
+            if refusal is not None:
+                raise refusal
+            # No limit is reached now: another create made the row after our insert looked.
+        raise RuntimeError("the insert admitted nothing twice without a reason")
 
     return await db.run_raw(op)
+
+
+def _refusal(quota: Row, rules: TaskRules) -> Exception | None:
+    """Which limit refused the insert, from the quota row it left as it was (None: none is
+    reached now)."""
+    if quota["tasks"] >= rules.max_tasks:
+        return TaskLimitReached(rules.max_tasks)
+    window_left = rules.window_seconds - float(quota["window_age"])
+    if window_left <= 0 or quota["window_creates"] < rules.creates_per_window:
+        return None
+    return TaskCreateRateLimited(
+        rules.creates_per_window, rules.window_seconds, retry_after=max(1, math.ceil(window_left))
+    )
 
 
 _GET = Prepared(

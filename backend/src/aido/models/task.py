@@ -10,7 +10,7 @@ from typing import Annotated, Any
 import pydantic
 from pydantic import BaseModel, ConfigDict, StringConstraints, ValidationInfo, field_validator
 from pydantic_core import PydanticCustomError
-from sqlalchemy import Column, ForeignKey, Index, Uuid, text
+from sqlalchemy import Column, DateTime, ForeignKey, Index, Integer, LargeBinary, Uuid, func, text
 from sqlmodel import Field, SQLModel
 
 from aido.models.common import timestamp_column
@@ -37,11 +37,13 @@ class TaskBase(SQLModel):
     completed: bool = False
 
 
-class TaskCreate(SQLModel):
-    model_config = ConfigDict(extra="forbid")  # type: ignore[assignment]
+class TaskCreate(BaseModel):
+    # pydantic's BaseModel, not SQLModel: SQLModel's __new__ takes `cls`, so a body with a
+    # "cls" key was a 500 (TypeError) instead of the 422 every other unknown key gets.
+    model_config = ConfigDict(extra="forbid")
 
-    title: Title = Field(schema_extra={"examples": ["Buy milk"]})
-    description: Description | None = Field(default=None, schema_extra={"examples": ["2 litres"]})
+    title: Title = pydantic.Field(examples=["Buy milk"])
+    description: Description | None = pydantic.Field(default=None, examples=["2 litres"])
     completed: bool = False
 
 
@@ -52,10 +54,12 @@ def _not_null(schema: dict[str, Any]) -> None:
         schema.update(next(s for s in any_of if s.get("type") != "null"))
 
 
-class TaskUpdate(SQLModel):
+class TaskUpdate(BaseModel):
     """Partial update: only the fields sent change; `description: null` clears it."""
 
-    model_config = ConfigDict(  # type: ignore[assignment]
+    # A BaseModel for the reason TaskCreate is one.
+
+    model_config = ConfigDict(
         extra="forbid",
         json_schema_extra={
             "examples": [{"title": "Buy oat milk"}, {"description": None}, {"completed": True}]
@@ -67,9 +71,9 @@ class TaskUpdate(SQLModel):
     # tests/security/test_fuzz.py). Validation stays `X | None` (not a union with
     # SkipJsonSchema[None]), so errors name the field alone, without a branch tag and a second
     # "Input should be None" entry. description: null is allowed and clears it.
-    title: Title | None = Field(default=None, schema_extra={"json_schema_extra": _not_null})
+    title: Title | None = pydantic.Field(default=None, json_schema_extra=_not_null)
     description: Description | None = None
-    completed: bool | None = Field(default=None, schema_extra={"json_schema_extra": _not_null})
+    completed: bool | None = pydantic.Field(default=None, json_schema_extra=_not_null)
 
     @field_validator("title", "completed")
     @classmethod
@@ -145,6 +149,16 @@ class Task(TaskBase, table=True):
         Index("ix_task_owner_updated", "owner_id", "updated_at", "id"),
         Index("ix_task_owner_title", "owner_id", "title", "id"),
         Index("ix_task_owner_completed_created", "owner_id", "completed", "created_at", "id"),
+        # Serves `q` (ILIKE '%…%' on title or description) within one owner's tasks: btree_gin
+        # puts owner_id in the same GIN index as the trigrams (migration 0003).
+        Index(
+            "ix_task_owner_search",
+            "owner_id",
+            "title",
+            "description",
+            postgresql_using="gin",
+            postgresql_ops={"title": "gin_trgm_ops", "description": "gin_trgm_ops"},
+        ),
         Index(
             "uq_task_owner_idempotency_key",
             "owner_id",
@@ -159,5 +173,24 @@ class Task(TaskBase, table=True):
         sa_column=Column(Uuid, ForeignKey("user.id", ondelete="CASCADE"), nullable=False)
     )
     idempotency_key: str | None = Field(default=None, max_length=IDEMPOTENCY_KEY_MAX)
+    # SHA-256 of the validated body sent with idempotency_key: a reuse of the key with another
+    # body is refused (422) instead of replaying a task that is not what was asked for.
+    idempotency_hash: bytes | None = Field(default=None, sa_column=Column(LargeBinary))
     created_at: datetime = Field(sa_column=timestamp_column())
     updated_at: datetime = Field(sa_column=timestamp_column())
+
+
+class TaskQuota(SQLModel, table=True):
+    """Per owner: how many tasks exist (kept exact by triggers on task, migration 0003) and
+    the current fixed window of creates, both read and updated by the insert of POST /tasks."""
+
+    __tablename__ = "task_quota"
+
+    owner_id: uuid.UUID = Field(
+        sa_column=Column(Uuid, ForeignKey("user.id", ondelete="CASCADE"), primary_key=True)
+    )
+    tasks: int = Field(sa_column=Column(Integer, nullable=False, server_default="0"))
+    window_started_at: datetime = Field(
+        sa_column=Column(DateTime(timezone=True), nullable=False, server_default=func.now())
+    )
+    window_creates: int = Field(sa_column=Column(Integer, nullable=False, server_default="0"))

@@ -5,12 +5,13 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Query, Response
+from fastapi import APIRouter, Depends, Header, Query, Request, Response
 
 from aido.api.deps import CurrentUserId, SessionDep
 from aido.api.json import JSONBytes, json_response
 from aido.api.responses import errors
 from aido.crud import tasks
+from aido.crud.tasks import TaskRules
 from aido.models.task import (
     IDEMPOTENCY_KEY_MAX,
     TaskCreate,
@@ -23,6 +24,17 @@ from aido.models.task import (
 router = APIRouter(prefix="/tasks", tags=["tasks"])
 
 
+async def task_rules(request: Request) -> TaskRules:
+    """The process's quotas and search bounds, built from its settings on first use."""
+    rules: TaskRules | None = getattr(request.app.state, "task_rules", None)
+    if rules is None:
+        rules = request.app.state.task_rules = TaskRules.from_settings(request.app.state.settings)
+    return rules
+
+
+TaskRulesDep = Annotated[TaskRules, Depends(task_rules)]
+
+
 @router.get(
     "",
     response_model=TaskList,
@@ -30,16 +42,28 @@ router = APIRouter(prefix="/tasks", tags=["tasks"])
     description=(
         "Returns up to `limit` tasks and `next_cursor`. Pass `next_cursor` back as `cursor` "
         "(with the same `sort` and `order`) for the next page; it is null on the last page. "
-        "The cost of a page does not grow with the number of tasks. There is no total count."
+        "The cost of a page does not grow with the number of tasks. There is no total count. "
+        "A search (`q`) is cancelled after `SEARCH_TIMEOUT_SECONDS` (503); a user's searches "
+        "beyond `SEARCH_CONCURRENCY_PER_USER` at once wait, then get 429."
     ),
-    responses=errors(401, 422, 503),
-)
+    responses=errors(
+        401, 422, 503,
+        e429=("Too many searches at once by this user; retry after Retry-After seconds",
+              "Too many searches at once; retry after Retry-After seconds."),
+        e503=("The database is unavailable, or the search ran past SEARCH_TIMEOUT_SECONDS",
+              "The search took longer than 2 s and was cancelled; search for something more "
+              "specific."),
+    ),
+)  # fmt: skip
 async def list_tasks(
-    query: Annotated[TaskListQuery, Query()], user_id: CurrentUserId, db: SessionDep
+    query: Annotated[TaskListQuery, Query()],
+    user_id: CurrentUserId,
+    db: SessionDep,
+    rules: TaskRulesDep,
 ) -> JSONBytes:
     page = await tasks.list_tasks(
         db, owner_id=user_id, limit=query.limit, sort=query.sort, order=query.order,
-        completed=query.completed, q=query.q, cursor=query.cursor,
+        completed=query.completed, q=query.q, cursor=query.cursor, rules=rules,
     )  # fmt: skip
     return json_response(page)
 
@@ -51,14 +75,24 @@ async def list_tasks(
     summary="Create a task",
     description=(
         "Send an `Idempotency-Key` header to make retries safe: a repeat with the same key "
-        "returns the task created the first time (with `Idempotent-Replayed: true`)."
+        "and the same body returns the task created the first time (with "
+        "`Idempotent-Replayed: true`); the same key with another body is 422. A user holds at "
+        "most `TASKS_MAX_PER_USER` tasks (409) and creates at most `TASK_CREATES_PER_WINDOW` "
+        "per `TASK_CREATE_WINDOW_SECONDS` (429 with `Retry-After`)."
     ),
-    responses=errors(401, 413, 422, 503),
-)
+    responses=errors(
+        401, 413, 422, 503,
+        e409=("The user already holds TASKS_MAX_PER_USER tasks",
+              "Task limit reached: an account holds at most 10000 tasks; delete some first."),
+        e429=("Too many creates in the window; retry after Retry-After seconds",
+              "Too many tasks created: at most 300 per 60 s; retry in 12 s."),
+    ),
+)  # fmt: skip
 async def create_task(
     task_in: TaskCreate,
     user_id: CurrentUserId,
     db: SessionDep,
+    rules: TaskRulesDep,
     idempotency_key: Annotated[
         str | None, Header(min_length=1, max_length=IDEMPOTENCY_KEY_MAX)
     ] = None,
@@ -70,6 +104,7 @@ async def create_task(
         description=task_in.description,
         completed=task_in.completed,
         idempotency_key=idempotency_key,
+        rules=rules,
     )
     headers = None if created else {"Idempotent-Replayed": "true"}
     return json_response(row, 201, headers)
