@@ -116,7 +116,9 @@ def meta(v: Values, name: str | None = None) -> dict[str, Any]:
 
 
 def config_data(v: Values) -> dict[str, str]:
-    env = {k: str(val).lower() if isinstance(val, bool) else str(val) for k, val in v["config"].items()}
+    env = {
+        k: str(val).lower() if isinstance(val, bool) else str(val) for k, val in v["config"].items()
+    }
     clash = sorted(set(env) & (set(FIXED_ENV) | set(SECRET_KEYS)))
     if clash:
         raise ValuesError(f"config.{clash[0]}: set by the manifests themselves (or the Secret)")
@@ -230,10 +232,14 @@ def deployment(v: Values, config: dict[str, str]) -> Manifest:
                             # Start-up waits up to DB_STARTUP_TIMEOUT for the database before it
                             # listens; liveness only starts counting after that.
                             "startupProbe": probe(
-                                "/health/live", period=2, timeout=2,
+                                "/health/live",
+                                period=2,
+                                timeout=2,
                                 failures=math.ceil((startup_timeout + 30) / 2),
                             ),  # fmt: skip
-                            "livenessProbe": probe("/health/live", period=10, timeout=3, failures=3),
+                            "livenessProbe": probe(
+                                "/health/live", period=10, timeout=3, failures=3
+                            ),
                             # /health answers within DB_CONNECT_TIMEOUT + 1 s, 503 when the
                             # database does not answer: the pod then takes no traffic.
                             "readinessProbe": probe(
@@ -262,13 +268,21 @@ def bundle(v: Values) -> list[tuple[str, Manifest]]:
     objects: list[tuple[str, Manifest]] = [
         (
             "Its own identity, with no API token mounted: the app never calls the Kubernetes API.",
-            {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": meta(v),
-             "automountServiceAccountToken": False},
+            {
+                "apiVersion": "v1",
+                "kind": "ServiceAccount",
+                "metadata": meta(v),
+                "automountServiceAccountToken": False,
+            },
         ),  # fmt: skip
         (
             "The app's plain settings (values.toml [config]); secrets are in the Secret.",
-            {"apiVersion": "v1", "kind": "ConfigMap", "metadata": meta(v, f"{name}-config"),
-             "data": config},
+            {
+                "apiVersion": "v1",
+                "kind": "ConfigMap",
+                "metadata": meta(v, f"{name}-config"),
+                "data": config,
+            },
         ),  # fmt: skip
         (
             "The backend. An init container migrates to head on the direct database host "
@@ -397,7 +411,7 @@ def secret_example(v: Values) -> list[tuple[str, Manifest]]:
             "EXAMPLE ONLY, never commit real values. Create it from scripts/neon's env file:\n"
             f"  kubectl -n {v['namespace']} create secret generic {v['secret']['name']} \\\n"
             "    --from-env-file=.env.neon \\\n"
-            "    --from-literal=JWT_SECRET=\"$(python3 -c "
+            '    --from-literal=JWT_SECRET="$(python3 -c '
             "'import secrets; print(secrets.token_urlsafe(48))')\"",
             {
                 "apiVersion": "v1",
@@ -437,7 +451,9 @@ def _emit(value: Any, indent: int) -> list[str]:
                 lines.extend(_emit(item, indent + (1 if isinstance(item, dict) else 0)))
             else:
                 empty = "{}" if isinstance(item, dict) else "[]"
-                lines.append(f"{pad}{key}: {empty if isinstance(item, dict | list) else _scalar(item)}")
+                lines.append(
+                    f"{pad}{key}: {empty if isinstance(item, dict | list) else _scalar(item)}"
+                )
     else:
         for item in value:
             if isinstance(item, dict | list) and item:
@@ -484,7 +500,9 @@ def main(argv: list[str] | None = None) -> int:
         stale = [n for n, text in rendered.items() if not (args.out / n).is_file()
                  or (args.out / n).read_text() != text]  # fmt: skip
         if stale:
-            print(f"render: {', '.join(stale)} out of date: run deploy/k8s/render.py", file=sys.stderr)
+            print(
+                f"render: {', '.join(stale)} out of date: run deploy/k8s/render.py", file=sys.stderr
+            )
             return 1
         return 0
     args.out.mkdir(parents=True, exist_ok=True)

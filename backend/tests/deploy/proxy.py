@@ -13,6 +13,7 @@ import os
 import shutil
 import socket
 import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -54,11 +55,21 @@ http {{
 """
 
 
-def nginx_binary() -> str:
-    """Debian's nginx (package nginx-light; .ci/run installs it)."""
-    found = shutil.which("nginx") or next(
+def _find_nginx() -> str | None:
+    return shutil.which("nginx") or next(
         (p for p in ("/usr/sbin/nginx", "/usr/local/sbin/nginx") if os.access(p, os.X_OK)), None
     )
+
+
+def nginx_binary() -> str:
+    """Debian's nginx (package nginx-light), installed with apt-get when missing and root."""
+    found = _find_nginx()
+    if found is None and os.geteuid() == 0 and shutil.which("apt-get"):
+        print("replica tests: nginx is missing: apt-get install -y nginx-light…", file=sys.stderr)
+        subprocess.run(["apt-get", "update", "-q"], capture_output=True, check=False)
+        subprocess.run(["apt-get", "install", "-y", "-q", "nginx-light"], capture_output=True,
+                       check=False)  # fmt: skip
+        found = _find_nginx()
     if found is None:
         raise RuntimeError(
             "the replica tests need nginx on this machine: apt-get install -y nginx-light"
@@ -98,7 +109,10 @@ def run_proxy(replica_ports: list[int], work: Path) -> Iterator[Proxy]:
     conf = work / "nginx.conf"
     conf.write_text(
         CONF.format(
-            work=work, conf_dir=PROXY_CONF_DIR, servers=servers, port=port,
+            work=work,
+            conf_dir=PROXY_CONF_DIR,
+            servers=servers,
+            port=port,
             source=PROXY_SOURCE_ADDRESS,
         )  # fmt: skip
     )

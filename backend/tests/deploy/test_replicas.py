@@ -38,9 +38,7 @@ def client(base_url: str, *, source: str | None = None) -> httpx.Client:
 
 
 def failed_login(c: httpx.Client, email: str, **headers: str) -> httpx.Response:
-    return c.post(
-        "/auth/login", json={"email": email, "password": WRONG_PASSWORD}, headers=headers
-    )
+    return c.post("/auth/login", json={"email": email, "password": WRONG_PASSWORD}, headers=headers)
 
 
 def test_replicas_started_together_queue_on_the_lock_and_migrate_once(cluster: Cluster) -> None:
