@@ -51,8 +51,7 @@ def test_replicas_started_together_queue_on_the_lock_and_migrate_once(cluster: C
     assert {ddl: n for ddl, n in created.items() if n > 1} == {}
     assert startup.ddl_sessions == 1
     assert len(startup.version) == 1
-    for server in cluster.replicas.servers:
-        assert "schema is at head" in server.log()
+    assert all(s.process.poll() is None for s in cluster.replicas.servers)
 
 
 def test_a_token_from_one_replica_works_on_every_replica(cluster: Cluster) -> None:
