@@ -30,6 +30,7 @@ START_TIMEOUT = 15.0
 
 CONF = """\
 daemon off;
+{user}
 worker_processes 1;
 pid {work}/nginx.pid;
 error_log {work}/error.log info;
@@ -114,7 +115,10 @@ def run_proxy(replica_ports: list[int], work: Path) -> Iterator[Proxy]:
             servers=servers,
             port=port,
             source=PROXY_SOURCE_ADDRESS,
-        )  # fmt: skip
+            # As root, nginx's workers would run as `nobody`, who cannot write the temp files
+            # of large bodies under pytest's private temp dir (the image runs as one user).
+            user="user root;" if os.geteuid() == 0 else "",
+        )
     )
     nginx = nginx_binary()
     check = subprocess.run(

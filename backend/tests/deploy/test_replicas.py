@@ -13,16 +13,19 @@ import time
 import uuid
 from collections import Counter
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import httpx
 import pytest
 
+from aido.testing.postgres import free_port
 from tests.deploy.conftest import (
     LOGIN_MAX_FAILURES,
     LOGIN_MAX_FAILURES_PER_CLIENT,
     REPLICAS,
     Cluster,
 )
+from tests.deploy.proxy import run_proxy
 from tests.support.database import query
 from tests.support.users import PASSWORD, signup_and_login, unique_email
 
@@ -132,6 +135,38 @@ def test_a_replica_trusts_x_forwarded_for_only_from_the_proxy(cluster: Cluster) 
         assert signup_and_login(victim).token
 
 
+def test_the_proxy_answers_its_own_errors_in_the_api_error_shape(
+    cluster: Cluster, tmp_path: Path
+) -> None:
+    with client(cluster.proxy.url) as c:
+        # Over the backend's MAX_BODY_BYTES: the backend's 413; over the proxy's 1 MiB: the
+        # proxy's, in the same shape.
+        for size in (100_000, 1_100_000):
+            body = b'{"title": "' + b"x" * size + b'"}'
+            r = c.post("/tasks", content=body, headers={"Content-Type": "application/json"})
+            assert r.status_code == 413, (size, r.text[:200])
+            assert set(r.json()) == {"detail"}
+    # No replica answers at all: 503 with Retry-After, JSON, never nginx's HTML page.
+    with run_proxy([free_port()], tmp_path / "proxy") as lonely, client(lonely.url) as c:
+        r = c.get("/tasks", headers={"X-Request-ID": "lonely-1"})
+        assert r.status_code == 503
+        assert r.headers["content-type"] == "application/json"
+        assert set(r.json()) == {"detail"} and int(r.headers["retry-after"]) >= 1
+        assert r.headers["x-request-id"] == "lonely-1"
+
+
+def test_the_proxy_keeps_a_plain_request_id_and_replaces_any_other(cluster: Cluster) -> None:
+    sent = {"plain": "req-7f3a.1:2", "spaces": "two words", "too long": "x" * 200}
+    with client(cluster.proxy.url) as c:
+        for value in sent.values():
+            assert c.get("/health/live", headers={"X-Request-ID": value}).status_code == 200
+            c.get("/users/me", headers={"X-Request-ID": value})  # health is not logged
+    logged = [e["request_id"] for e in cluster.proxy.access_log() if e["path"] == "/users/me"]
+    assert sent["plain"] in logged
+    made = logged[-2:]  # the two refused values were replaced by ids made by the proxy
+    assert all(len(rid) == 32 and rid not in sent.values() for rid in made), made
+
+
 @dataclass(eq=False)  # a Thread must stay hashable
 class Writer(threading.Thread):
     """Creates tasks through the proxy until stopped. With `keyed`, each task has an
@@ -211,7 +246,7 @@ def test_a_replica_killed_under_load_loses_no_acknowledged_write(cluster: Cluste
             if e["path"] == "/tasks" and e["upstream"].startswith(victim_address)
         ]  # fmt: skip
         assert served_by_victim, "the killed replica never took part in the load"
-        assert sum(t > killed_at + 0.5 for w in writers for t in w.acked_at) >= 10
+        assert sum(t > killed_at + 0.5 for w in writers for t in w.acked_at) >= 5
 
         rows = query(
             cluster.database_url,
