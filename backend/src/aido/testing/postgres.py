@@ -134,11 +134,19 @@ class Cluster:
         self.start()
         say("cluster ready")
 
-    def _run(self, tool: str, *args: str, check: bool = True) -> None:
+    def _run(self, tool: str, *args: str, check: bool = True) -> int:
         uid, gid = self._ids
-        subprocess.run(
+        done = subprocess.run(
             [str(self.bindir / tool), *args], check=check, capture_output=True, user=uid, group=gid
         )
+        return done.returncode
+
+    def running(self) -> bool:
+        return self._run("pg_ctl", "-D", str(self.data), "status", check=False) == 0
+
+    def start_if_stopped(self) -> None:
+        if not self.running():
+            self.start()
 
     def start(self) -> None:
         self._run("pg_ctl", "-D", str(self.data), "-l", str(self.root / "server.log"), "-w",
