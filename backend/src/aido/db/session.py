@@ -25,7 +25,7 @@ from sqlalchemy.util import greenlet_spawn
 from aido.core.config import Settings
 from aido.db.errors import DatabaseUnavailable
 from aido.db.retry import RetryBudgetExhausted, retry_transient
-from aido.db.transient import describe, is_transient, is_unavailable
+from aido.db.transient import describe, is_pooler_queue_full, is_transient, is_unavailable
 
 log = logging.getLogger("aido.db")
 T = TypeVar("T")
@@ -118,6 +118,10 @@ class Database:
             # Every pooled connection stayed busy for DB_POOL_TIMEOUT: shed load, don't queue.
             raise DatabaseUnavailable("connection pool exhausted", retry_after=1) from None
         except Exception as exc:
+            if is_pooler_queue_full(exc):
+                # The pooler's own queue stayed full for its query_wait_timeout: shed load too.
+                log.warning("database pooler queue full: %s", describe(exc))
+                raise DatabaseUnavailable("pooler queue full", retry_after=1) from None
             if not is_unavailable(exc):
                 raise
             # Not worth retrying (a refused login, a pooler that cannot hold prepared

@@ -50,6 +50,8 @@ def _driver_error(exc: BaseException) -> BaseException:
 
 
 def is_transient(exc: BaseException) -> bool:
+    if is_pooler_queue_full(exc):
+        return False
     if isinstance(exc, sa_exc.DBAPIError) and exc.connection_invalidated:
         return True
     orig = _driver_error(exc)
@@ -59,6 +61,13 @@ def is_transient(exc: BaseException) -> bool:
         # No SQLSTATE: the connection itself failed (refused, timed out, closed mid-query).
         return orig.sqlstate is None or orig.sqlstate in TRANSIENT_SQLSTATES
     return isinstance(orig, psycopg.InterfaceError | ConnectionError | OSError)
+
+
+def is_pooler_queue_full(exc: BaseException) -> bool:
+    """PgBouncer's query_wait_timeout: every server connection stayed busy. Load to shed at
+    once, as when the app's own pool stays full (DB_POOL_TIMEOUT), not to retry into."""
+    orig = _driver_error(exc)
+    return isinstance(orig, psycopg.OperationalError) and "query_wait_timeout" in str(orig)
 
 
 def is_unavailable(exc: BaseException) -> bool:
