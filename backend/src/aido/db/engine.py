@@ -19,8 +19,6 @@ APPLICATION_NAME = "aido-backend"
 _CHECKED_IN_AT = "aido_checked_in_at"
 # psycopg's own default: a statement is prepared on the server at its 5th execution.
 PREPARE_THRESHOLD = 5
-# The pool entry's record of whether its connection uses server-side prepared statements.
-PREPARED_STATEMENTS = "aido_prepared_statements"
 
 
 def build_engine(settings: Settings, *, application_name: str = APPLICATION_NAME) -> AsyncEngine:
@@ -75,19 +73,22 @@ def _install_prepared_statements(engine: AsyncEngine, settings: Settings) -> Non
 
     @event.listens_for(engine.sync_engine, "connect")
     def _connect(dbapi_conn: Any, record: ConnectionPoolEntry) -> None:
+        use: bool
         if mode == "on":
             use, why = True, "DB_PREPARED_STATEMENTS=on"
         elif mode == "off":
             use, why = False, "DB_PREPARED_STATEMENTS=off"
         elif pooler_url:
-            use, why = False, "DATABASE_URL is a pooler's (DATABASE_DIRECT_URL differs)"
+            use, why = (
+                False,
+                "DATABASE_URL names a pooler: a -pooler host, or DATABASE_DIRECT_URL differs",
+            )
         else:
             announced = dbapi_conn.driver_connection.info.backend_pid
             use = dbapi_conn.run_async(_server_pid) == announced
             why = "direct connection" if use else "the connection goes through a pooler"
         if use:
             dbapi_conn.driver_connection.prepare_threshold = PREPARE_THRESHOLD
-        record.info[PREPARED_STATEMENTS] = use
         if decided != [use]:
             log.info("server-side prepared statements %s (%s)", "on" if use else "off", why)
             decided[:] = [use]
