@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import socket
-import threading
 import time
 
 import psycopg
@@ -47,30 +45,3 @@ def test_refused_connections_are_retried_until_the_budget_ends_not_for_five_atte
     assert attempts[-1] - started >= BUDGET - 0.05, attempts
     assert elapsed < BUDGET + 0.5
     assert len(attempts) > 5
-
-
-def test_a_server_that_starts_listening_within_the_budget_is_reached() -> None:
-    port = free_port()
-    answered = threading.Event()
-
-    def listen_later() -> None:
-        time.sleep(0.8)
-        with socket.create_server(("127.0.0.1", port)) as listener:
-            conn, _ = listener.accept()
-            with conn:
-                conn.recv(8)  # the SSLRequest or startup packet: it did get through
-                answered.set()
-
-    threading.Thread(target=listen_later, daemon=True).start()
-
-    async def op(attempt: int) -> int:
-        try:
-            await _connect(port)
-        except psycopg.OperationalError:
-            if answered.is_set():
-                return attempt  # reached the listener (which then hung up): that attempt
-            raise
-        return attempt
-
-    attempt = asyncio.run(retry_transient(op, max_seconds=5.0))
-    assert answered.is_set() and attempt > 0
