@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy.engine import make_url
+
+from aido.testing.pgbouncer import run_pgbouncer
+from aido.testing.pgbouncer import version as pgbouncer_version
 from aido.testing.postgres import provide_postgres
 from benchkit import cases, client, hostile, loadgen, machine, report
-from benchkit.cpu import CpuMeter
+from benchkit.cpu import Watched
 from benchkit.database import bench_database, conninfo, server_version
 from benchkit.direct import DIRECT_CASE, run_direct
 from benchkit.progress import say
@@ -46,6 +51,20 @@ def parse(argv: list[str]) -> argparse.Namespace:
     )
     p.add_argument("--big-tasks", type=int, default=100_000, help="tasks of the one big user")
     p.add_argument("--only", default="", help="run only the cases whose name has this text")
+    p.add_argument(
+        "--via",
+        choices=("direct", "pgbouncer"),
+        default="direct",
+        help="how the backend (and the psycopg ceiling) reach Postgres: directly, or through "
+        "a PgBouncer in transaction mode as on Neon's -pooler host (default direct)",
+    )
+    p.add_argument(
+        "--prepared",
+        choices=("auto", "on", "off"),
+        default="auto",
+        help="the backend's DB_PREPARED_STATEMENTS (default auto); the psycopg ceiling "
+        "prepares when the backend does",
+    )
     p.add_argument("--out", type=Path, default=ROOT / "bench" / "results")
     p.add_argument("--no-write", action="store_true", help="print only, write no result files")
     args = p.parse_args(argv)  # fmt: skip
@@ -58,13 +77,19 @@ def parse(argv: list[str]) -> argparse.Namespace:
     return args
 
 
+def _ceiling_prepares(args: argparse.Namespace) -> bool:
+    """The psycopg ceiling prepares its statement when the backend would (auto: direct)."""
+    return bool(args.prepared == "on" or (args.prepared == "auto" and args.via == "direct"))
+
+
 def _line(index: int, total: int, result: CaseResult) -> str:
     bad = f", first: {result.error_sample}" if result.error_sample else ""
-    note = f"; {result.note}" if result.note else ""
+    cpu = ", ".join(f"{group} {ms:.2f}" for group, ms in sorted(result.cpu_ms.items()))
     return (
         f"case {index}/{total} {result.name}: {result.rps:,.0f} req/s, "
         f"p50 {result.p50_ms:.1f} ms, p99 {result.p99_ms:.1f} ms, {result.errors} errors{bad}"
-        f"{note}"
+        + (f"; CPU ms/request: {cpu}" if cpu else "")
+        + (f"; {result.note}" if result.note else "")
     )
 
 
@@ -72,65 +97,89 @@ def main(argv: list[str]) -> int:
     args = parse(argv)
     wrk = loadgen.ensure_wrk()
     started = datetime.now(UTC)
-    with provide_postgres(durable=True) as admin_url, bench_database(admin_url) as db_url:
+    with contextlib.ExitStack() as stack:
+        admin_url = stack.enter_context(provide_postgres(durable=True))
+        db_url = stack.enter_context(bench_database(admin_url))
         data = seed(db_url, users=args.users, tasks_per_user=args.tasks_per_user,
                     big_tasks=args.big_tasks)  # fmt: skip
         attacker = hostile.seed_attacker(db_url, data)
-        with run_server(db_url, workers=args.workers, concurrency=args.concurrency) as server:
-            # Argon2 makes each log-in cost ~0.1-1 s of CPU: a sample of the users is logged in
-            # and the load rotates over them (the direct query uses the same owners).
-            active = data.users[: args.login_users]
-            emails = [u.email for u in active] + [data.big.email, attacker.email]
-            tokens = client.login_all(server.url, emails, data.password,
-                                      parallel=2 * args.workers)  # fmt: skip
-            cursors = cases.deep_cursors(db_url, data, args.big_tasks)
-            cases.check_deep_page(server.url, tokens[data.big.email], cursors[0])
-            plan = cases.build(data, tokens, cursors)
-            meter = CpuMeter(server.process.pid, db_url.rsplit("/", 1)[-1].split("?")[0])
-            steps = [n for n in [*plan, hostile.CASE] if args.only.lower() in n.lower()]
-            if cases.LIVE_CASE not in steps:
-                steps.insert(0, cases.LIVE_CASE)  # the first ratio's denominator
-            # The database ceiling (the second ratio's denominator) runs before the API cases
-            # that touch the database.
-            at = next((i for i, n in enumerate(steps) if n not in cases.NO_DB_WORK), len(steps))
-            steps.insert(at, DIRECT_CASE)
-            results: list[CaseResult] = []
-            direct: CaseResult | None = None
-            for index, name in enumerate(steps, 1):
-                say(f"case {index}/{len(steps)} {name}…")
-                if name == hostile.CASE:
-                    pair = hostile.run(
-                        wrk, server.url, attacker_token=tokens[attacker.email],
-                        victim_token=tokens[active[1].email], seconds=args.duration,
-                        warmup=args.warmup,
-                    )  # fmt: skip
-                    results.extend(pair)
-                    result = pair[-1]
-                elif name == DIRECT_CASE:
-                    result = direct = run_direct(
-                        conninfo(db_url), [u.id for u in active],
-                        concurrency=args.concurrency, processes=args.workers,
-                        seconds=args.duration, warmup=args.warmup,
-                    )  # fmt: skip
-                else:
-                    result = loadgen.run_case(
-                        wrk, name, server.url, plan[name], seconds=args.duration,
-                        warmup=args.warmup, concurrency=args.concurrency, meter=meter,
-                    )  # fmt: skip
-                    results.append(result)
-                say(_line(index, len(steps), result))
-            assert direct is not None
-            facts = machine.describe(
-                ROOT, started_at=started.isoformat(timespec="seconds"),
-                postgres=server_version(db_url), workers=server.workers,
-                pool_per_worker=server.pool_size, wrk=loadgen.wrk_version(wrk),
-                wrk_threads=min(loadgen.THREADS, args.concurrency),
-                concurrency=args.concurrency, seconds=args.duration, warmup=args.warmup,
-                data=f"{args.users} users x {args.tasks_per_user:,} tasks + 1 user x "
-                     f"{args.big_tasks:,} tasks ({data.tasks:,} rows); load as {len(active)} "
-                     "logged-in users (+ the big one)",
-                quick=args.quick,
-            )  # fmt: skip
+        pooler = None
+        app_url, direct_url = db_url, None
+        if args.via == "pgbouncer":
+            # As many server connections as the load has connections: the pooler is measured,
+            # not a queue in front of a smaller pool.
+            pooler = stack.enter_context(run_pgbouncer(db_url, settings={
+                "default_pool_size": str(args.concurrency), "max_client_conn": "1000",
+            }))  # fmt: skip
+            app_url, direct_url = pooler.url(db_url), db_url
+        server = stack.enter_context(run_server(
+            app_url, workers=args.workers, concurrency=args.concurrency, direct_url=direct_url,
+            prepared_statements=args.prepared,
+        ))  # fmt: skip
+        # The processes whose CPU each case reports (benchkit.cpu): the database's name is in
+        # the process title of every Postgres backend serving it.
+        marker = str(make_url(db_url).database)
+        pooler_pid = pooler.pid if pooler else None
+        watched = Watched(app_pgid=server.process.pid, postgres_marker=marker,
+                          pooler_pid=pooler_pid)  # fmt: skip
+        # Argon2 makes each log-in cost ~0.1-1 s of CPU: a sample of the users is logged in
+        # and the load rotates over them (the direct query uses the same owners).
+        active = data.users[: args.login_users]
+        emails = [u.email for u in active] + [data.big.email, attacker.email]
+        tokens = client.login_all(server.url, emails, data.password,
+                                  parallel=2 * args.workers)  # fmt: skip
+        cursors = cases.deep_cursors(db_url, data, args.big_tasks)
+        cases.check_deep_page(server.url, tokens[data.big.email], cursors[0])
+        plan = cases.build(data, tokens, cursors)
+        steps = [n for n in [*plan, hostile.CASE] if args.only.lower() in n.lower()]
+        if cases.LIVE_CASE not in steps:
+            steps.insert(0, cases.LIVE_CASE)  # the first ratio's denominator
+        # The database ceiling (the second ratio's denominator) runs before the API cases
+        # that touch the database.
+        at = next((i for i, n in enumerate(steps) if n not in cases.NO_DB_WORK), len(steps))
+        steps.insert(at, DIRECT_CASE)
+        results: list[CaseResult] = []
+        direct: CaseResult | None = None
+        for index, name in enumerate(steps, 1):
+            say(f"case {index}/{len(steps)} {name}…")
+            if name == hostile.CASE:
+                pair = hostile.run(
+                    wrk, server.url, attacker_token=tokens[attacker.email],
+                    victim_token=tokens[active[1].email], seconds=args.duration,
+                    warmup=args.warmup, watched=watched,
+                )  # fmt: skip
+                results.extend(pair)
+                result = pair[-1]
+            elif name == DIRECT_CASE:
+                result = direct = run_direct(
+                    conninfo(app_url), [u.id for u in active],
+                    concurrency=args.concurrency, processes=args.workers,
+                    seconds=args.duration, warmup=args.warmup,
+                    prepare=_ceiling_prepares(args),
+                    watched=Watched(postgres_marker=marker, pooler_pid=pooler_pid),
+                )  # fmt: skip
+            else:
+                result = loadgen.run_case(
+                    wrk, name, server.url, plan[name], seconds=args.duration,
+                    warmup=args.warmup, concurrency=args.concurrency, watched=watched,
+                )  # fmt: skip
+                results.append(result)
+            say(_line(index, len(steps), result))
+        assert direct is not None
+        facts = machine.describe(
+            ROOT, started_at=started.isoformat(timespec="seconds"),
+            postgres=server_version(db_url), workers=server.workers,
+            pool_per_worker=server.pool_size, wrk=loadgen.wrk_version(wrk),
+            wrk_threads=min(loadgen.THREADS, args.concurrency),
+            concurrency=args.concurrency, seconds=args.duration, warmup=args.warmup,
+            via=args.via if pooler is None else f"pgbouncer ({pgbouncer_version()}, "
+                "transaction mode)",
+            prepared_statements=args.prepared,
+            data=f"{args.users} users x {args.tasks_per_user:,} tasks + 1 user x "
+                 f"{args.big_tasks:,} tasks ({data.tasks:,} rows); load as {len(active)} "
+                 "logged-in users (+ the big one)",
+            quick=args.quick,
+        )  # fmt: skip
     return _finish(args, started, results, direct, facts)
 
 

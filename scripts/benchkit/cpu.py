@@ -1,64 +1,120 @@
-"""CPU time per request, read from /proc: the server's processes and the database's backends.
+"""CPU time per request, read from /proc for the processes that serve a case.
 
-Req/s on this shared machine follows the other sessions' load; CPU seconds spent per request
-by our own processes much less so. The server is `python -m aido` and its workers (its process
-group); the database side is every backend connected to the bench database (its name is in
-the backend's process title), so other databases on the same Postgres are not counted.
+On a machine shared with other work, requests per second move with everyone else's load; the
+CPU a request costs the processes serving it barely does. During each measured run a thread
+samples, every SAMPLE_SECONDS, the user+system time of:
+
+- app: the backend's processes (its process group: uvicorn's supervisor and workers), or the
+  client processes of the psycopg ceiling (they report their own time);
+- postgres: the Postgres backends serving the bench database (their process title names it,
+  whether Postgres runs here or in a container: its processes are this kernel's too);
+- pooler: the PgBouncer process, when the case goes through it.
+
+A process seen first during the run counts from zero (a connection opened under load costs
+that load); one that exits counts up to its last sample.
 """
 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+import threading
+from dataclasses import dataclass, field
 from pathlib import Path
 
-TICK = os.sysconf("SC_CLK_TCK")
+SAMPLE_SECONDS = 0.25
+_TICKS = os.sysconf("SC_CLK_TCK")
+PROC = Path("/proc")
 
 
-@dataclass(frozen=True)
-class CpuSample:
-    app_ticks: int
-    db_ticks: int
+def _stat(pid: int) -> tuple[int, int] | None:
+    """(process group, user+system ticks) of `pid`, or None when it is gone."""
+    try:
+        raw = (PROC / str(pid) / "stat").read_text()
+    except OSError:
+        return None
+    # The command name (field 2) may hold spaces and parentheses: split after its last ')'.
+    fields = raw[raw.rindex(")") + 2 :].split()
+    return int(fields[2]), int(fields[11]) + int(fields[12])
 
 
-def _ticks(stat: str) -> tuple[int, int, int]:
-    """(utime + stime, pgid, ppid) from a /proc/<pid>/stat line."""
-    fields = stat[stat.rindex(")") + 2 :].split()
-    # fields[0] is state (field 3); utime and stime are fields 14 and 15, pgrp field 5.
-    return int(fields[11]) + int(fields[12]), int(fields[2]), int(fields[1])
+def _cmdline(pid: int) -> str:
+    try:
+        raw = (PROC / str(pid) / "cmdline").read_bytes()
+    except OSError:
+        return ""
+    return raw.replace(b"\0", b" ").decode(errors="replace")
+
+
+@dataclass
+class Watched:
+    """Which processes belong to which group, decided once per pid."""
+
+    app_pgid: int | None = None
+    postgres_marker: str | None = None  # text in the process title of the backends to count
+    pooler_pid: int | None = None
+    _group_of: dict[int, str | None] = field(default_factory=dict)
+
+    def group(self, pid: int, pgid: int) -> str | None:
+        if pid not in self._group_of:
+            name: str | None = None
+            if self.app_pgid is not None and pgid == self.app_pgid:
+                name = "app"
+            elif self.pooler_pid is not None and pid == self.pooler_pid:
+                name = "pooler"
+            elif self.postgres_marker and self.postgres_marker in _cmdline(pid):
+                name = "postgres"
+            self._group_of[pid] = name
+        return self._group_of[pid]
 
 
 class CpuMeter:
-    def __init__(self, server_pgid: int, database: str) -> None:
-        self.server_pgid = server_pgid
-        self.database = database.encode()
+    """`with CpuMeter(watched) as meter:` around a measured run; then `meter.ms()`."""
 
-    def sample(self) -> CpuSample:
-        app = db = 0
-        for entry in Path("/proc").iterdir():
+    def __init__(self, watched: Watched) -> None:
+        self.watched = watched
+        self._first: dict[int, int] = {}
+        self._last: dict[int, tuple[str, int]] = {}
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, daemon=True)
+        self.extra: dict[str, float] = {}  # CPU ms reported by processes themselves
+
+    def _sample(self, *, baseline: bool = False) -> None:
+        for entry in PROC.iterdir():
             if not entry.name.isdigit():
                 continue
-            try:
-                ticks, pgid, _ = _ticks((entry / "stat").read_text())
-                if pgid == self.server_pgid:
-                    app += ticks
-                    continue
-                cmdline = (entry / "cmdline").read_bytes()
-            except (OSError, ValueError):
-                continue  # gone meanwhile
-            # A backend's title: "postgres: <user> <database> <client> <state>".
-            if cmdline.startswith(b"postgres: ") and f" {self.database.decode()} ".encode() in (
-                cmdline.replace(b"\0", b" ") + b" "
-            ):
-                db += ticks
-        return CpuSample(app, db)
+            pid = int(entry.name)
+            stat = _stat(pid)
+            if stat is None:
+                continue
+            group = self.watched.group(pid, stat[0])
+            if group is None:
+                continue
+            if baseline:
+                self._first[pid] = stat[1]
+            self._last[pid] = (group, stat[1])
+
+    def _loop(self) -> None:
+        while not self._stop.wait(SAMPLE_SECONDS):
+            self._sample()
+
+    def __enter__(self) -> CpuMeter:
+        self._sample(baseline=True)
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+        self._sample()
+
+    def ms(self) -> dict[str, float]:
+        """CPU milliseconds spent by each group during the run."""
+        totals: dict[str, float] = dict(self.extra)
+        for pid, (group, ticks) in self._last.items():
+            spent = (ticks - self._first.get(pid, 0)) * 1000 / _TICKS
+            totals[group] = totals.get(group, 0.0) + spent
+        return totals
 
 
-def per_request(before: CpuSample, after: CpuSample, requests: int) -> str:
-    """'app 412 µs + db 95 µs CPU per request' (a tick is 10 ms: meaningful over many)."""
-    if requests <= 0:
-        return "no requests"
-    scale = 1e6 / TICK / requests
-    app = (after.app_ticks - before.app_ticks) * scale
-    db = (after.db_ticks - before.db_ticks) * scale
-    return f"CPU per request: app {app:,.0f} µs + db {db:,.0f} µs"
+def per_request(spent_ms: dict[str, float], requests: int) -> dict[str, float]:
+    return {group: round(ms / requests, 3) for group, ms in spent_ms.items()} if requests else {}

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import multiprocessing
+import os
 import time
 import uuid
 from typing import Any
@@ -21,6 +22,7 @@ from psycopg.rows import dict_row
 
 from aido.crud.cursor import encode
 from aido.models.task import SortOrder, TaskSort
+from benchkit.cpu import CpuMeter, Watched, per_request
 from benchkit.result import CaseResult
 
 QUERY = (
@@ -28,6 +30,7 @@ QUERY = (
     "WHERE owner_id = %s ORDER BY created_at DESC, id DESC LIMIT %s"
 )
 PAGE = 50
+PREPARE_THRESHOLD = 5  # psycopg's default
 START_TIMEOUT = 120.0
 DIRECT_CASE = "db ceiling: psycopg list query (50)"
 
@@ -61,13 +64,18 @@ async def _client(
 
 def _process(
     conninfo: str, owners: list[uuid.UUID], first: int, count: int, warmup: float,
-    seconds: float, ready: Any, go: Any, out: Any,
+    seconds: float, prepare: bool, ready: Any, go: Any, out: Any,
 ) -> None:  # fmt: skip
     """One process: open `count` connections, say so, wait for the common start, run."""
 
     async def main() -> None:
         conns = [
-            await psycopg.AsyncConnection.connect(conninfo, autocommit=True, row_factory=dict_row)
+            await psycopg.AsyncConnection.connect(
+                conninfo,
+                autocommit=True,
+                row_factory=dict_row,
+                prepare_threshold=PREPARE_THRESHOLD if prepare else None,
+            )
             for _ in range(count)
         ]
         ready.put(first)
@@ -76,15 +84,24 @@ def _process(
         end = measure_from + seconds
         latencies: list[int] = []
         errors = [0]
+        cpu_at: list[float] = []  # this process's CPU seconds when the measured window opens
+        loop = asyncio.get_running_loop()
+        loop.call_at(measure_from, lambda: cpu_at.append(_cpu_seconds()))
         await asyncio.gather(*(
             _client(conn, owners, (first + k) * 7, measure_from, end, latencies, errors)
             for k, conn in enumerate(conns)
         ))  # fmt: skip
+        cpu_ms = (_cpu_seconds() - cpu_at[0]) * 1000 if cpu_at else 0.0
         for conn in conns:
             await conn.close()
-        out.put((latencies, errors[0]))
+        out.put((latencies, errors[0], cpu_ms))
 
     asyncio.run(main())
+
+
+def _cpu_seconds() -> float:
+    times = os.times()
+    return times.user + times.system
 
 
 def _percentile(sorted_values: list[int], pct: float) -> float:
@@ -102,7 +119,12 @@ def run_direct(
     processes: int,
     seconds: float,
     warmup: float,
+    prepare: bool = True,
+    watched: Watched | None = None,
 ) -> CaseResult:
+    """`prepare`: psycopg's server-side prepared statements (off through a pooler that does
+    not track them); `watched`: Postgres and pooler processes whose CPU is reported (the
+    client processes report their own)."""
     processes = max(1, min(processes, concurrency))
     shares = [concurrency // processes + (1 if p < concurrency % processes else 0)
               for p in range(processes)]  # fmt: skip
@@ -110,7 +132,7 @@ def run_direct(
     ready, out, go = ctx.Queue(), ctx.Queue(), ctx.Event()
     workers, first = [], 0
     for share in shares:
-        args = (conninfo, owners, first, share, warmup, seconds, ready, go, out)
+        args = (conninfo, owners, first, share, warmup, seconds, prepare, ready, go, out)
         workers.append(ctx.Process(target=_process, args=args, daemon=True))
         first += share
     for worker in workers:
@@ -120,13 +142,20 @@ def run_direct(
         for _ in workers:
             ready.get(timeout=START_TIMEOUT)
         go.set()
+        spent: dict[str, float] = {}
+        if watched is not None:
+            time.sleep(warmup)
+            with CpuMeter(watched) as meter:
+                time.sleep(seconds)
+            spent = meter.ms()
         parts = [out.get(timeout=warmup + seconds + START_TIMEOUT) for _ in workers]
     finally:
         for worker in workers:
             worker.join(timeout=10)
             if worker.is_alive():
                 worker.terminate()
-    latencies = sorted(v for part, _ in parts for v in part)
+    latencies = sorted(v for part, _, _ in parts for v in part)
+    cpu = {"app": sum(ms for _, _, ms in parts), **spent}
     return CaseResult(
         name=DIRECT_CASE,
         requests=len(latencies),
@@ -134,6 +163,7 @@ def run_direct(
         p50_ms=_percentile(latencies, 50),
         p95_ms=_percentile(latencies, 95),
         p99_ms=_percentile(latencies, 99),
-        errors=sum(e for _, e in parts),
+        errors=sum(e for _, e, _ in parts),
         note=f"{concurrency} async connections in {processes} processes, rows -> dicts -> orjson",
+        cpu_ms=per_request(cpu, len(latencies)),
     )

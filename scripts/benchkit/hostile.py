@@ -18,6 +18,7 @@ import psycopg
 
 from aido.core.security import hash_password
 from benchkit.database import conninfo
+from benchkit.cpu import Watched
 from benchkit.loadgen import Request, _run, run_case
 from benchkit.progress import say
 from benchkit.result import CaseResult
@@ -52,11 +53,18 @@ def seed_attacker(url: str, seed: Seed) -> SeededUser:
 
 
 def run(
-    wrk: str, url: str, *, attacker_token: str, victim_token: str, seconds: float, warmup: float
+    wrk: str,
+    url: str,
+    *,
+    attacker_token: str,
+    victim_token: str,
+    seconds: float,
+    warmup: float,
+    watched: Watched | None = None,
 ) -> list[CaseResult]:
     victim = [Request("GET", VICTIM_PAGE, victim_token)]
     quiet = run_case(wrk, f"{CASE}: the list alone", url, victim, seconds=seconds,
-                     warmup=warmup, concurrency=VICTIM_CONNECTIONS)  # fmt: skip
+                     warmup=warmup, concurrency=VICTIM_CONNECTIONS, watched=watched)  # fmt: skip
     say(f"  the list alone: p50 {quiet.p50_ms:.1f} ms, p99 {quiet.p99_ms:.1f} ms; "
         f"now with {ATTACK_CONNECTIONS} worst-case searches beside it…")  # fmt: skip
     attack: dict[str, float] = {}
@@ -69,7 +77,8 @@ def run(
             concurrency=ATTACK_CONNECTIONS)))  # fmt: skip
         attacker.start()
         loaded = run_case(wrk, f"{CASE}: the list under attack", url, victim,
-                          seconds=seconds, warmup=warmup, concurrency=VICTIM_CONNECTIONS)  # fmt: skip
+                          seconds=seconds, warmup=warmup, concurrency=VICTIM_CONNECTIONS,
+                          watched=watched)  # fmt: skip
         attacker.join()
     ratio = loaded.p99_ms / quiet.p99_ms if quiet.p99_ms else float("inf")
     answered = int(attack.get("requests", 0))

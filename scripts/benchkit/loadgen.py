@@ -9,7 +9,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from benchkit.cpu import CpuMeter, per_request
+from benchkit.cpu import CpuMeter, Watched, per_request
 from benchkit.progress import say
 from benchkit.result import CaseResult
 
@@ -72,18 +72,22 @@ def run_case(
     seconds: float,
     warmup: float,
     concurrency: int,
-    meter: CpuMeter | None = None,
+    watched: Watched | None = None,
 ) -> CaseResult:
+    """`watched`: the processes whose CPU per request the case reports (benchkit.cpu)."""
+    cpu: dict[str, float] = {}
     with tempfile.NamedTemporaryFile("w", prefix="aido-bench-", suffix=".tsv") as f:
         f.write("\n".join(r.line() for r in requests) + "\n")
         f.flush()
         if warmup > 0:
             # Connections opened, statements prepared, caches warm: not measured.
             _run(wrk, url, Path(f.name), seconds=warmup, concurrency=concurrency)
-        before = meter.sample() if meter else None
-        s = _run(wrk, url, Path(f.name), seconds=seconds, concurrency=concurrency)
-        after = meter.sample() if meter else None
-    note = per_request(before, after, int(s["requests"])) if before and after else ""
+        if watched is None:
+            s = _run(wrk, url, Path(f.name), seconds=seconds, concurrency=concurrency)
+        else:
+            with CpuMeter(watched) as meter:
+                s = _run(wrk, url, Path(f.name), seconds=seconds, concurrency=concurrency)
+            cpu = meter.ms()
     socket_errors = s["connect"] + s["read"] + s["write"] + s["timeout"]
     return CaseResult(
         name=name,
@@ -94,5 +98,5 @@ def run_case(
         p99_ms=s["p99_us"] / 1000,
         errors=int(s["non2xx"] + socket_errors),
         error_sample=str(s.get("first_bad") or ""),
-        note=note,
+        cpu_ms=per_request(cpu, int(s["requests"])),
     )

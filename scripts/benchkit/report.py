@@ -9,7 +9,10 @@ from typing import Any
 from benchkit.result import CaseResult
 
 LIVE = "GET /health/live"
-COLUMNS = ("case", "req/s", "p50 ms", "p95 ms", "p99 ms", "errors", "vs live", "vs psycopg")
+COLUMNS = ("case", "req/s", "p50 ms", "p95 ms", "p99 ms", "errors", "vs live", "vs psycopg",
+           "app CPU ms/req", "pg CPU ms/req", "pooler CPU ms/req")  # fmt: skip
+# benchkit.cpu's groups, in the order of the last three columns.
+CPU_GROUPS = ("app", "postgres", "pooler")
 
 
 def rows(cases: list[CaseResult], direct: CaseResult) -> list[dict[str, Any]]:
@@ -30,9 +33,13 @@ def _cells(row: dict[str, Any]) -> list[str]:
             return "-"
         return f"{value * 100:.1f} %" if value < 0.1 else f"{value * 100:.0f} %"
 
+    def cpu(group: str) -> str:
+        value = row.get("cpu_ms", {}).get(group)
+        return "-" if value is None else f"{value:.2f}"
+
     return [row["name"], f"{row['rps']:,.0f}", f"{row['p50_ms']:.1f}", f"{row['p95_ms']:.1f}",
             f"{row['p99_ms']:.1f}", str(row["errors"]), pct(row["vs_live"]),
-            pct(row["vs_psycopg"])]  # fmt: skip
+            pct(row["vs_psycopg"]), *(cpu(g) for g in CPU_GROUPS)]  # fmt: skip
 
 
 def table(data: list[dict[str, Any]]) -> str:
@@ -61,6 +68,10 @@ def markdown(data: list[dict[str, Any]], machine: dict[str, Any]) -> str:
         f"{machine['pool_per_worker']}/worker; load: {machine['wrk']}, {machine['wrk_threads']} "
         f"threads, {machine['concurrency']} connections, {machine['seconds']} s per case "
         f"(+{machine['warmup']} s warm-up)\n"
+        f"- database path: {machine.get('via', 'direct')}, DB_PREPARED_STATEMENTS="
+        f"{machine.get('prepared_statements', 'auto')}; CPU ms/req from /proc: app = the "
+        "backend's processes (for the ceiling: its client processes), pg = the Postgres "
+        "backends serving the bench database, pooler = PgBouncer\n"
         f"- data: {machine['data']}\n"
         f"- {versions}\n"
     )

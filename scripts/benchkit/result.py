@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 
@@ -17,6 +17,8 @@ class CaseResult:
     errors: int
     error_sample: str = ""
     note: str = ""
+    # CPU milliseconds per request by group: app, postgres, pooler (benchkit.cpu).
+    cpu_ms: dict[str, float] = field(default_factory=dict)
 
     @property
     def rps(self) -> float:

@@ -55,13 +55,22 @@ def _wait_live(url: str, process: subprocess.Popen[bytes], log_path: Path, timeo
 
 
 @contextlib.contextmanager
-def run_server(database_url: str, *, workers: int, concurrency: int) -> Iterator[Server]:
+def run_server(
+    database_url: str,
+    *,
+    workers: int,
+    concurrency: int,
+    direct_url: str | None = None,
+    prepared_statements: str = "auto",
+) -> Iterator[Server]:
+    """`direct_url`: DATABASE_DIRECT_URL, when `database_url` goes through a pooler."""
     port = free_port()
     size = pool_size(concurrency, workers)
     env = {
         **os.environ,
         "AIDO_ENV_FILE": "",  # only what is set here: no developer .env
         "DATABASE_URL": database_url,
+        "DB_PREPARED_STATEMENTS": prepared_statements,
         "JWT_SECRET": secrets.token_urlsafe(48),
         "API_HOST": "127.0.0.1",
         "API_PORT": str(port),
@@ -75,6 +84,8 @@ def run_server(database_url: str, *, workers: int, concurrency: int) -> Iterator
         "TASK_CREATES_PER_WINDOW": "1000000",
     }
     env.pop("DATABASE_DIRECT_URL", None)
+    if direct_url:
+        env["DATABASE_DIRECT_URL"] = direct_url
     log_path = Path(tempfile.mkstemp(prefix="aido-bench-server-", suffix=".log")[1])
     say(f"starting the backend: python -m aido, {workers} workers, pool {size}/worker, "
         f"port {port}")  # fmt: skip

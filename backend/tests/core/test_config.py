@@ -17,7 +17,8 @@ STRONG_SECRET = "x" * 40
 
 @pytest.fixture
 def env(monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
-    for name in ("DATABASE_URL", "DATABASE_DIRECT_URL", "JWT_SECRET", "API_PORT", "DB_POOL_SIZE"):
+    for name in ("DATABASE_URL", "DATABASE_DIRECT_URL", "JWT_SECRET", "API_PORT", "DB_POOL_SIZE",
+                 "DB_PREPARED_STATEMENTS", "DB_RETRY_ATTEMPTS"):  # fmt: skip
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("AIDO_ENV_FILE", "")
     return monkeypatch
@@ -74,6 +75,26 @@ def test_bad_numbers_name_the_variable(env: pytest.MonkeyPatch, name: str, value
     env.setenv("DATABASE_URL", GOOD_URL)
     env.setenv(name, value)
     assert error_line(env).startswith(f"configuration error: {name}")
+
+
+def test_an_unknown_prepared_statements_mode_is_refused_in_one_line(
+    env: pytest.MonkeyPatch,
+) -> None:
+    env.setenv("DATABASE_URL", GOOD_URL)
+    env.setenv("DB_PREPARED_STATEMENTS", "sometimes")
+    assert error_line(env) == (
+        "configuration error: DB_PREPARED_STATEMENTS: Input should be 'auto', 'on' or 'off'"
+    )
+
+
+def test_the_retired_retry_attempts_setting_still_starts_with_a_warning(
+    env: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    env.setenv("DATABASE_URL", GOOD_URL)
+    env.setenv("DB_RETRY_ATTEMPTS", "5")
+    settings = load_settings()
+    assert settings.DB_RETRY_MAX_SECONDS == 15.0
+    assert "DB_RETRY_ATTEMPTS is no longer used" in caplog.text
 
 
 def test_env_file_is_read_and_the_environment_wins(env: pytest.MonkeyPatch, tmp_path: Path) -> None:

@@ -28,7 +28,6 @@ T = TypeVar("T")
 # Short budgets keep the suite fast; every wait below is bounded by them.
 FAULT_ENV = {
     "DB_CONNECT_TIMEOUT": "2",
-    "DB_RETRY_ATTEMPTS": "20",
     "DB_RETRY_MAX_SECONDS": "3",
     "DB_POOL_TIMEOUT": "2",
     "DB_PING_AFTER_IDLE": "1",

@@ -83,3 +83,46 @@ def test_nothing_lost_nothing_doubled_through_suspends_and_an_outage(rig: FaultR
         unanswered = {t for w in plain for t in w.unanswered}
         assert plain_stored - plain_acked <= unanswered
         assert len(plain_stored - plain_acked) <= len(plain), "more than one in-flight each"
+
+
+@pytest.mark.slow
+def test_every_201_is_stored_and_nothing_else_through_an_outage_within_the_budget(
+    rig: FaultRig,
+) -> None:
+    """Commits whose connection is cut before the answer (suspends mid-traffic), then
+    connections refused for 5 s with a 10 s budget: every unknown outcome is resolved before
+    answering, so every create is answered 201 and the 201s are exactly the stored tasks."""
+    with (
+        rig.server(DB_RETRY_MAX_SECONDS="10") as server,
+        httpx.Client(base_url=server.url, timeout=30) as c,
+    ):
+        user = signup_and_login(c)
+        creators = [PlainCreator(server.url, user.headers, f"p{i}") for i in range(4)]
+        for w in creators:
+            w.start()
+
+        def more_creates(n: int = 20) -> None:
+            before = sum(len(w.outcomes) for w in creators)
+            wait_for(lambda: sum(len(w.outcomes) for w in creators) >= before + n,
+                     timeout=20, what="creates")  # fmt: skip
+
+        try:
+            for cut in (rig.proxy.drop_all, rig.terminate_backends, rig.proxy.drop_all):
+                more_creates()
+                cut()
+            more_creates()
+            rig.proxy.refuse()
+            rig.proxy.drop_all()
+            time.sleep(5.0)
+            rig.proxy.restore()
+            more_creates()
+        finally:
+            for w in creators:
+                w.finish()
+
+    statuses = Counter(o.status for w in creators for o in w.outcomes)
+    assert set(statuses) == {201}, statuses
+    rows = rig.tasks()
+    stored = {str(title): str(task_id) for task_id, title, _ in rows}
+    assert len(rows) == len(stored), "a task was stored twice"
+    assert stored == {a.title: a.task_id for w in creators for a in w.acked}

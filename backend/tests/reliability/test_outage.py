@@ -108,3 +108,45 @@ def test_a_database_that_hangs_is_bounded_too(rig: FaultRig) -> None:
         rig.proxy.drop_all()
         wait_for(lambda: c.get("/health").status_code == 200, timeout=10, what="/health healthy")
         assert c.get("/tasks", headers=user.headers).status_code == 200
+
+
+SHORT_OUTAGE = 5.0
+WAITING_ENV = {"DB_RETRY_MAX_SECONDS": "10"}  # longer than SHORT_OUTAGE
+
+
+@pytest.mark.slow
+def test_requests_in_flight_wait_out_an_outage_shorter_than_the_budget(rig: FaultRig) -> None:
+    """Connections refused for 5 s with a 10 s budget: every API request waits and succeeds
+    (no 503), while /health keeps its own short bound and /health/live answers at once."""
+    with rig.server(**WAITING_ENV) as server, httpx.Client(base_url=server.url, timeout=30) as c:
+        user = signup_and_login(c)
+        h = user.headers
+        read, patched, deleted = (
+            c.post("/tasks", json={"title": t}, headers=h).json()["id"] for t in "abc"
+        )
+        creds = {"email": user.email, "password": user.password}
+        calls: dict[str, tuple[int, Callable[[], httpx.Response]]] = {
+            "list": (200, lambda: c.get("/tasks", headers=h)),
+            "create": (201, lambda: c.post("/tasks", json={"title": "during"}, headers=h)),
+            "read": (200, lambda: c.get(f"/tasks/{read}", headers=h)),
+            "patch": (200, lambda: c.patch(f"/tasks/{patched}", json={"title": "p"}, headers=h)),
+            "delete": (204, lambda: c.delete(f"/tasks/{deleted}", headers=h)),
+            "me": (200, lambda: c.get("/users/me", headers=h)),
+            "login": (200, lambda: c.post("/auth/login", json=creds)),
+        }  # fmt: skip
+
+        rig.proxy.refuse()
+        rig.proxy.drop_all()
+        with ThreadPoolExecutor(len(calls) + 1) as pool:
+            futures = {name: pool.submit(timed, call) for name, (_, call) in calls.items()}
+            health, health_elapsed = timed(lambda: c.get("/health"))
+            assert_live(c)
+            time.sleep(max(0.0, SHORT_OUTAGE - health_elapsed))
+            rig.proxy.restore()
+            for name, future in futures.items():
+                response, elapsed = future.result()
+                assert response.status_code == calls[name][0], f"{name}: {response.text}"
+                assert elapsed >= SHORT_OUTAGE - 1, f"{name} did not wait ({elapsed:.1f}s)"
+        assert health.status_code == 503 and health_elapsed < HEALTH_BOUND
+        assert sorted(str(t[1]) for t in rig.tasks()) == ["a", "during", "p"]
+        assert "Traceback" not in server.log()

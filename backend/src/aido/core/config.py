@@ -6,7 +6,7 @@ import logging
 import os
 from functools import lru_cache
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -55,8 +55,13 @@ class Settings(BaseSettings):
     DB_CONNECT_TIMEOUT: PositiveInt = 10
     # Connections idle longer than this are pinged before use (0 pings every checkout).
     DB_PING_AFTER_IDLE: Annotated[float, Field(ge=0)] = 5.0
-    DB_RETRY_ATTEMPTS: PositiveInt = 5
+    # No longer used: retries last DB_RETRY_MAX_SECONDS, however many attempts that takes.
+    # Accepted (with a warning) so an existing .env still starts.
+    DB_RETRY_ATTEMPTS: PositiveInt | None = None
     DB_RETRY_MAX_SECONDS: PositiveFloat = 15.0
+    # Server-side prepared statements (psycopg's, after 5 executions): `auto` uses them only on
+    # a connection proven direct; see aido.db.engine._install_prepared_statements.
+    DB_PREPARED_STATEMENTS: Literal["auto", "on", "off"] = "auto"
     DB_STARTUP_TIMEOUT: PositiveFloat = 60.0
 
     MAX_BODY_BYTES: PositiveInt = 64 * 1024
@@ -99,6 +104,16 @@ class Settings(BaseSettings):
         for warning in normalized.warnings:
             log.warning(warning)
         return normalized.url
+
+    @field_validator("DB_RETRY_ATTEMPTS")
+    @classmethod
+    def _retired_attempts(cls, value: int | None) -> int | None:
+        if value is not None:
+            log.warning(
+                "DB_RETRY_ATTEMPTS is no longer used: retries last DB_RETRY_MAX_SECONDS "
+                "(remove it from the environment or .env)"
+            )
+        return value
 
     @field_validator("JWT_SECRET")
     @classmethod

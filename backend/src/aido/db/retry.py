@@ -1,4 +1,10 @@
-"""Retry with exponential backoff and full jitter, bounded in attempts and total time."""
+"""Retry with exponential backoff and full jitter, for as long as the time budget lasts.
+
+The budget is time, not a count of attempts: a database that is back within it is reached,
+however many attempts that takes, and the last attempt runs at the budget's end (a budget
+spent in 5 quick attempts used to give up after half a second, before the database returned
+and before an unknown commit could be resolved).
+"""
 
 from __future__ import annotations
 
@@ -15,12 +21,22 @@ log = logging.getLogger("aido.db")
 T = TypeVar("T")
 
 BASE_DELAY = 0.1
+# The cap per wait: once the database answers again, a waiting request reaches it within this.
 MAX_DELAY = 2.0
 
 
 def backoff_delay(attempt: int, *, base: float = BASE_DELAY, cap: float = MAX_DELAY) -> float:
     """Full jitter (AWS architecture blog): spreads replicas' retries after a shared outage."""
     return random.uniform(0, min(cap, base * 2**attempt))  # noqa: S311 - not cryptographic
+
+
+def next_wait(attempt: int, remaining: float, *, base: float = BASE_DELAY,
+              cap: float = MAX_DELAY) -> float | None:  # fmt: skip
+    """How long to wait before attempt `attempt + 1`, or None when the budget is spent. The
+    last wait is cut to what remains, so the attempts cover the whole budget."""
+    if remaining <= 0:
+        return None
+    return min(backoff_delay(attempt, base=base, cap=cap), remaining)
 
 
 class RetryBudgetExhausted(Exception):
@@ -30,9 +46,10 @@ class RetryBudgetExhausted(Exception):
 
 
 async def retry_transient(
-    op: Callable[[int], Awaitable[T]], *, attempts: int, max_seconds: float
+    op: Callable[[int], Awaitable[T]], *, max_seconds: float, attempts: int | None = None
 ) -> T:
-    """Run `op(attempt)` until it succeeds, a non-transient error escapes, or the budget ends.
+    """Run `op(attempt)` until it succeeds, a non-transient error escapes, or `max_seconds`
+    have passed since the first attempt (`attempts`, if given, also bounds the count).
 
     `op` receives the attempt number so an operation whose earlier attempt may have reached
     the database (the connection dropped before the answer) can resolve that outcome.
@@ -45,22 +62,18 @@ async def retry_transient(
         except Exception as exc:
             if not is_transient(exc):
                 raise
-            delay = backoff_delay(attempt)
-            attempt += 1
             elapsed = time.monotonic() - started
-            if attempt >= attempts or elapsed + delay > max_seconds:
+            delay = next_wait(attempt, max_seconds - elapsed)
+            attempt += 1
+            if delay is None or (attempts is not None and attempt >= attempts):
                 log.error(
                     "database unavailable after %d attempts in %.1fs: %s",
-                    attempt,
-                    elapsed,
-                    describe(exc),
-                )
+                    attempt, elapsed, describe(exc),
+                )  # fmt: skip
                 raise RetryBudgetExhausted(exc) from None
-            log.warning(
-                "transient database error: %s; retry %d/%d in %.2fs",
-                describe(exc),
-                attempt,
-                attempts - 1,
-                delay,
-            )
+            # One line when an outage begins for this statement, not one per attempt.
+            (log.warning if attempt == 1 else log.debug)(
+                "transient database error: %s; retrying for up to %.1fs more (attempt %d)",
+                describe(exc), max_seconds - elapsed, attempt + 1,
+            )  # fmt: skip
             await asyncio.sleep(delay)

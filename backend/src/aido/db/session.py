@@ -7,6 +7,7 @@ which the API answers with 503 and Retry-After.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
 from typing import Any, TypeVar
@@ -24,8 +25,9 @@ from sqlalchemy.util import greenlet_spawn
 from aido.core.config import Settings
 from aido.db.errors import DatabaseUnavailable
 from aido.db.retry import RetryBudgetExhausted, retry_transient
-from aido.db.transient import is_transient
+from aido.db.transient import describe, is_pooler_queue_full, is_transient, is_unavailable
 
+log = logging.getLogger("aido.db")
 T = TypeVar("T")
 Row = dict[str, Any]
 RawConnection = psycopg.AsyncConnection[Any]
@@ -62,7 +64,6 @@ class Prepared:
 class Database:
     def __init__(self, engine: AsyncEngine, settings: Settings) -> None:
         self.engine = engine
-        self._attempts = settings.DB_RETRY_ATTEMPTS
         self._max_seconds = settings.DB_RETRY_MAX_SECONDS
         self._retry_after = max(1, int(settings.DB_CONNECT_TIMEOUT / 2))
 
@@ -110,14 +111,24 @@ class Database:
 
     async def _retrying(self, once: Callable[[int], Awaitable[T]]) -> T:
         try:
-            return await retry_transient(
-                once, attempts=self._attempts, max_seconds=self._max_seconds
-            )
+            return await retry_transient(once, max_seconds=self._max_seconds)
         except RetryBudgetExhausted as exc:
             raise DatabaseUnavailable(str(exc), retry_after=self._retry_after) from None
         except sa_exc.TimeoutError:
             # Every pooled connection stayed busy for DB_POOL_TIMEOUT: shed load, don't queue.
             raise DatabaseUnavailable("connection pool exhausted", retry_after=1) from None
+        except Exception as exc:
+            if is_pooler_queue_full(exc):
+                # The pooler's own queue stayed full for its query_wait_timeout: shed load too.
+                log.warning("database pooler queue full: %s", describe(exc))
+                raise DatabaseUnavailable("pooler queue full", retry_after=1) from None
+            if not is_unavailable(exc):
+                raise
+            # Not worth retrying (a refused login, a pooler that cannot hold prepared
+            # statements), and not the request's fault: 503, logged in one line.
+            reason = describe(exc)
+            log.error("database cannot serve the statement: %s", reason)
+            raise DatabaseUnavailable(reason, retry_after=self._retry_after) from None
 
     async def fetch_all(
         self, stmt: Executable | Prepared, params: Mapping[str, Any] | None = None

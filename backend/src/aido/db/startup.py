@@ -42,8 +42,10 @@ async def wait_for_database(db: Database, settings: Settings) -> None:
                     f"cannot use the database at {target}: {describe(exc)}"
                 ) from None
             elapsed = time.monotonic() - started
-            delay = min(5.0, 0.5 * 2 ** (attempt - 1))
-            if elapsed + delay > settings.DB_STARTUP_TIMEOUT:
+            remaining = settings.DB_STARTUP_TIMEOUT - elapsed
+            # The last wait is cut to what remains: the attempts cover the whole timeout.
+            delay = min(5.0, 0.5 * 2 ** (attempt - 1), remaining)
+            if remaining <= 0:
                 raise StartupError(
                     f"database at {target} did not answer within "
                     f"{settings.DB_STARTUP_TIMEOUT:.0f}s "

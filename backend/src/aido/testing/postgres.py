@@ -87,58 +87,92 @@ def container_postgres() -> Iterator[str]:
         container.stop()
 
 
+class Cluster:
+    """A throwaway PostgreSQL cluster (initdb in a temp dir, a free port) that a test can stop,
+    start and restart: the database restarted behind a pooler, or down for a while."""
+
+    def __init__(self, *, durable: bool = False) -> None:
+        bindir = server_bindir()
+        if bindir is None:
+            raise NoDatabaseError(
+                "no database for the tests: set TEST_DATABASE_URL, start a Docker engine, or "
+                "install PostgreSQL server binaries (initdb, pg_ctl)"
+            )
+        self.bindir = bindir
+        # initdb refuses to run as root: run the server as the 'postgres' (or 'nobody') user.
+        owner = None
+        if os.geteuid() == 0:
+            for name in ("postgres", "nobody"):
+                with contextlib.suppress(KeyError):
+                    owner = pwd.getpwnam(name)
+                    break
+        self.root = Path(tempfile.mkdtemp(prefix="aido-pg-"))
+        self.data, sock = self.root / "data", self.root / "sock"
+        sock.mkdir()
+        password = secrets.token_urlsafe(16)
+        (self.root / "pw").write_text(password)
+        if owner:
+            for path in (self.root, sock, self.root / "pw"):
+                os.chown(path, owner.pw_uid, owner.pw_gid)
+        self.port = free_port()
+        self._ids = (owner.pw_uid, owner.pw_gid) if owner else (None, None)
+        say(f"starting a throwaway PostgreSQL cluster ({bindir}) on 127.0.0.1:{self.port}…")
+        self._run(
+            "initdb", "-D", str(self.data), "-U", "postgres", "-E", "UTF8", "--locale=C",
+            "--auth-local=trust", "--auth-host=scram-sha-256", f"--pwfile={self.root / 'pw'}",
+            "--no-sync",
+        )  # fmt: skip
+        options = [
+            f"-p {self.port}", f"-k {sock}", "-c listen_addresses=127.0.0.1",
+            "-c max_connections=200",
+        ]  # fmt: skip
+        if not durable:
+            # Throwaway data: skip the flushes that make test runs slow.
+            options += ["-c fsync=off", "-c synchronous_commit=off", "-c full_page_writes=off"]
+        self._options = " ".join(options)
+        self.url = make_url(user="postgres", password=password, host="127.0.0.1", port=self.port)
+        self.start()
+        say("cluster ready")
+
+    def _run(self, tool: str, *args: str, check: bool = True) -> int:
+        uid, gid = self._ids
+        done = subprocess.run(
+            [str(self.bindir / tool), *args], check=check, capture_output=True, user=uid, group=gid
+        )
+        return done.returncode
+
+    def running(self) -> bool:
+        return self._run("pg_ctl", "-D", str(self.data), "status", check=False) == 0
+
+    def start_if_stopped(self) -> None:
+        if not self.running():
+            self.start()
+
+    def start(self) -> None:
+        self._run("pg_ctl", "-D", str(self.data), "-l", str(self.root / "server.log"), "-w",
+                  "-t", "60", "-o", self._options, "start")  # fmt: skip
+
+    def stop(self, mode: str = "fast") -> None:
+        """`fast` aborts open transactions and disconnects every client (SQLSTATE 57P01);
+        `immediate` is a crash (recovery at the next start)."""
+        self._run("pg_ctl", "-D", str(self.data), "-m", mode, "-w", "stop", check=False)
+
+    def restart(self, mode: str = "fast") -> None:
+        self.stop(mode)
+        self.start()
+
+    def close(self) -> None:
+        self.stop("immediate")
+        shutil.rmtree(self.root, ignore_errors=True)
+
+
 @contextlib.contextmanager
 def cluster_postgres(*, durable: bool = False) -> Iterator[str]:
-    bindir = server_bindir()
-    if bindir is None:
-        raise NoDatabaseError(
-            "no database for the tests: set TEST_DATABASE_URL, start a Docker engine, or "
-            "install PostgreSQL server binaries (initdb, pg_ctl)"
-        )
-    # initdb refuses to run as root: run the server as the 'postgres' (or 'nobody') user.
-    owner = None
-    if os.geteuid() == 0:
-        for name in ("postgres", "nobody"):
-            with contextlib.suppress(KeyError):
-                owner = pwd.getpwnam(name)
-                break
-    root = Path(tempfile.mkdtemp(prefix="aido-pg-"))
-    data, sock = root / "data", root / "sock"
-    sock.mkdir()
-    password = secrets.token_urlsafe(16)
-    (root / "pw").write_text(password)
-    if owner:
-        for path in (root, sock, root / "pw"):
-            os.chown(path, owner.pw_uid, owner.pw_gid)
-    port = free_port()
-    say(f"starting a throwaway PostgreSQL cluster ({bindir}) on 127.0.0.1:{port}…")
-    uid, gid = (owner.pw_uid, owner.pw_gid) if owner else (None, None)
-    subprocess.run(
-        [str(bindir / "initdb"), "-D", str(data), "-U", "postgres", "-E", "UTF8",
-         "--locale=C", "--auth-local=trust", "--auth-host=scram-sha-256",
-         f"--pwfile={root / 'pw'}", "--no-sync"],
-        check=True, capture_output=True, user=uid, group=gid,
-    )  # fmt: skip
-    options = [
-        f"-p {port}", f"-k {sock}", "-c listen_addresses=127.0.0.1", "-c max_connections=200",
-    ]  # fmt: skip
-    if not durable:
-        # Throwaway data: skip the flushes that make test runs slow.
-        options += ["-c fsync=off", "-c synchronous_commit=off", "-c full_page_writes=off"]
-    subprocess.run(
-        [str(bindir / "pg_ctl"), "-D", str(data), "-l", str(root / "server.log"), "-w",
-         "-t", "60", "-o", " ".join(options), "start"],
-        check=True, capture_output=True, user=uid, group=gid,
-    )  # fmt: skip
-    say("cluster ready")
+    cluster = Cluster(durable=durable)
     try:
-        yield make_url(user="postgres", password=password, host="127.0.0.1", port=port)
+        yield cluster.url
     finally:
-        subprocess.run(
-            [str(bindir / "pg_ctl"), "-D", str(data), "-m", "immediate", "-w", "stop"],
-            capture_output=True, user=uid, group=gid,
-        )  # fmt: skip
-        shutil.rmtree(root, ignore_errors=True)
+        cluster.close()
 
 
 @contextlib.contextmanager
