@@ -194,7 +194,12 @@ async def _search(
 
     async def op(conn: RawConnection, attempt: int) -> list[Row]:
         async with psycopg.AsyncClientCursor(conn) as cur:
-            await cur.execute(sql, bound)
+            try:
+                await cur.execute(sql, bound)
+            except psycopg.errors.QueryCanceled:
+                # Raised here, inside the attempt: the retry layer answers any psycopg
+                # OperationalError that escapes it (QueryCanceled is one) as "unavailable".
+                raise SearchTimedOut(rules.search_timeout_seconds) from None
             cur.nextset()
             return [dict(zip(keys, row, strict=True)) for row in await cur.fetchall()]
 
@@ -203,8 +208,6 @@ async def _search(
             return await db.run_raw(op)
     except SlotWaitTimedOut:
         raise TooManySearches(retry_after=max(1, math.ceil(rules.search_timeout_seconds))) from None
-    except psycopg.errors.QueryCanceled:
-        raise SearchTimedOut(rules.search_timeout_seconds) from None
 
 
 ZERO: ColumnClause[Any] = literal_column("0")
