@@ -12,6 +12,8 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from aido.api.json import JSONBytes, json_response
 from aido.api.security_headers import SECURITY_HEADERS
+from aido.core.logging import current_request_id
+from aido.core.metrics import RefusalReason, count_refusal
 from aido.crud.task_errors import (
     IdempotencyKeyReused,
     SearchTimedOut,
@@ -70,7 +72,9 @@ async def _unexpected(request: Request, exc: Exception) -> JSONBytes:
     # The class name only: messages of driver errors can quote SQL and values.
     log.error("unhandled %s on %s %s", type(exc).__name__, request.method, request.url.path)
     # Starlette answers this one outside every middleware: the headers are added here.
-    return error(500, "Internal server error", dict(SECURITY_HEADERS))
+    headers = dict(SECURITY_HEADERS)
+    headers["X-Request-ID"] = current_request_id.get() or ""
+    return error(500, "Internal server error", headers)
 
 
 # The data layer's refusals of task operations: status, detail and headers of each.
@@ -105,7 +109,18 @@ TASK_ERRORS: dict[type[Exception], Callable[[Any], JSONBytes]] = {
 }  # fmt: skip
 
 
+# The refusals among them, as /metrics counts them (aido_refusals_total).
+TASK_REFUSALS: dict[type[Exception], RefusalReason] = {
+    TaskLimitReached: "task_limit",
+    TaskCreateRateLimited: "task_create_rate",
+    SearchTimedOut: "search_timeout",
+    TooManySearches: "search_slots",
+}
+
+
 async def _task_error(request: Request, exc: Exception) -> JSONBytes:
+    if (reason := TASK_REFUSALS.get(type(exc))) is not None:
+        count_refusal(reason)
     return TASK_ERRORS[type(exc)](exc)
 
 

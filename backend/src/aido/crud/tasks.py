@@ -42,6 +42,7 @@ from sqlalchemy.types import TypeEngine
 
 from aido.api.deps import UNAUTHORIZED
 from aido.core.config import Settings
+from aido.core.metrics import count_unknown_outcome
 from aido.crud import cursor as cursors
 from aido.crud.keyed_limiter import KeyedLimiter, SlotWaitTimedOut
 from aido.crud.task_errors import (
@@ -339,12 +340,15 @@ async def create_task(
             except psycopg.errors.ForeignKeyViolation:
                 raise UNAUTHORIZED from None  # owner_id's user is gone (foreign key)
             if rows:
+                if attempt:
+                    count_unknown_outcome("task_create", already_done=False)
                 return rows[0], True
             found = await earlier.execute(conn, earlier_params)
             if found:
                 row = found[0]
                 stored_hash = row.pop("idempotency_hash")
                 if row["id"] == str(task_id):
+                    count_unknown_outcome("task_create", already_done=True)
                     return row, True  # our own earlier attempt: created now
                 if stored_hash is not None and stored_hash != fingerprint:
                     raise IdempotencyKeyReused
@@ -451,6 +455,8 @@ async def delete_task(db: Database, *, owner_id: uuid.UUID, task_id: uuid.UUID) 
 
     async def op(conn: RawConnection, attempt: int) -> bool:
         deleted = bool(await _DELETE.execute(conn, params))
+        if attempt:
+            count_unknown_outcome("task_delete", already_done=not deleted)
         # After a lost answer the repeat finds nothing because the first attempt deleted it.
         return deleted or attempt > 0
 

@@ -10,6 +10,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from aido.api.deps import UNAUTHORIZED
+from aido.core.metrics import count_unknown_outcome
 from aido.db.session import Database, Row
 from aido.models.user import User
 
@@ -31,6 +32,8 @@ async def create_user(db: Database, *, email: str, hashed_password: str) -> Row:
     async def op(conn: AsyncConnection, attempt: int) -> Row:
         row = (await conn.execute(stmt)).mappings().first()
         if row is not None:
+            if attempt:
+                count_unknown_outcome("user_create", already_done=False)
             return dict(row)
         # The email is taken: by someone else (409), or by our own earlier attempt whose
         # answer was lost with its connection (then the account is ours: 201).
@@ -40,6 +43,7 @@ async def create_user(db: Database, *, email: str, hashed_password: str) -> Row:
             .first()
         )
         if existing is not None and existing["id"] == user_id:
+            count_unknown_outcome("user_create", already_done=True)
             return dict(existing)
         raise EMAIL_TAKEN
 
@@ -65,6 +69,8 @@ async def delete_user(db: Database, *, user_id: uuid.UUID) -> None:
 
     async def op(conn: AsyncConnection, attempt: int) -> bool:
         deleted = (await conn.execute(stmt)).first() is not None
+        if attempt:
+            count_unknown_outcome("user_delete", already_done=not deleted)
         # A repeat after a lost answer finds nothing: the first attempt did the deletion.
         return deleted or attempt > 0
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import psycopg
@@ -23,6 +24,7 @@ from sqlalchemy.sql.dml import UpdateBase
 from sqlalchemy.util import greenlet_spawn
 
 from aido.core.config import Settings
+from aido.core.metrics import count_refusal
 from aido.db.errors import DatabaseUnavailable
 from aido.db.retry import RetryBudgetExhausted, retry_transient
 from aido.db.transient import describe, is_pooler_queue_full, is_transient, is_unavailable
@@ -61,19 +63,59 @@ class Prepared:
             return [dict(zip(keys, row, strict=True)) for row in await cur.fetchall()]
 
 
+@dataclass(frozen=True)
+class PoolStats:
+    """The connection pool of this process, as /metrics reports it (core/metrics.py)."""
+
+    size: int  # DB_POOL_SIZE
+    max_overflow: int  # DB_MAX_OVERFLOW
+    in_use: int  # checked out by a request (or being opened for one)
+    idle: int  # open, in the pool
+    overflow: int  # open beyond `size`
+    waiting: int  # requests waiting for a connection: a free one, or one being opened
+
+    @property
+    def capacity(self) -> int:
+        return self.size + self.max_overflow
+
+
 class Database:
     def __init__(self, engine: AsyncEngine, settings: Settings) -> None:
         self.engine = engine
         self._max_seconds = settings.DB_RETRY_MAX_SECONDS
         self._retry_after = max(1, int(settings.DB_CONNECT_TIMEOUT / 2))
+        self._max_overflow = settings.DB_MAX_OVERFLOW
+        self._waiting = 0  # coroutines inside a checkout (asyncio: no lock needed)
+
+    def pool_stats(self) -> PoolStats:
+        """What the pool holds now; a cheap read of counters, safe to call often."""
+        pool = self.engine.sync_engine.pool
+        size = pool.size()  # type: ignore[attr-defined]
+        overflow = pool.overflow()  # type: ignore[attr-defined]  # negative until size are open
+        return PoolStats(
+            size=size,
+            max_overflow=self._max_overflow,
+            in_use=pool.checkedout(),  # type: ignore[attr-defined]
+            idle=pool.checkedin(),  # type: ignore[attr-defined]
+            overflow=max(0, overflow),
+            waiting=self._waiting,
+        )
 
     async def run(self, op: Callable[[AsyncConnection, int], Awaitable[T]]) -> T:
         """Run `op(conn, attempt)` with retries; attempt > 0 means an earlier try may have
         reached the database, so `op` must be written to be repeatable."""
 
         async def once(attempt: int) -> T:
-            async with self.engine.connect() as conn:
-                return await op(conn, attempt)
+            self._waiting += 1
+            waiting = True
+            try:
+                async with self.engine.connect() as conn:
+                    self._waiting -= 1
+                    waiting = False
+                    return await op(conn, attempt)
+            finally:
+                if waiting:
+                    self._waiting -= 1
 
         return await self._retrying(once)
 
@@ -96,7 +138,11 @@ class Database:
     @asynccontextmanager
     async def _raw(self) -> AsyncIterator[RawConnection]:
         """A pooled connection's psycopg driver, returned to the pool afterwards."""
-        fairy = await self.engine.raw_connection()
+        self._waiting += 1
+        try:
+            fairy = await self.engine.raw_connection()
+        finally:
+            self._waiting -= 1
         try:
             yield _driver(fairy)
         except psycopg.Error as exc:
@@ -116,11 +162,13 @@ class Database:
             raise DatabaseUnavailable(str(exc), retry_after=self._retry_after) from None
         except sa_exc.TimeoutError:
             # Every pooled connection stayed busy for DB_POOL_TIMEOUT: shed load, don't queue.
+            count_refusal("db_pool_exhausted")
             raise DatabaseUnavailable("connection pool exhausted", retry_after=1) from None
         except Exception as exc:
             if is_pooler_queue_full(exc):
                 # The pooler's own queue stayed full for its query_wait_timeout: shed load too.
                 log.warning("database pooler queue full: %s", describe(exc))
+                count_refusal("db_pooler_queue_full")
                 raise DatabaseUnavailable("pooler queue full", retry_after=1) from None
             if not is_unavailable(exc):
                 raise

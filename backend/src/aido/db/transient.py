@@ -49,6 +49,11 @@ def _driver_error(exc: BaseException) -> BaseException:
     return exc.orig if isinstance(exc, sa_exc.DBAPIError) and exc.orig is not None else exc
 
 
+def is_database_error(exc: BaseException) -> bool:
+    """Raised by the driver or the pool, not by the statement's own logic (a domain error)."""
+    return isinstance(exc, psycopg.Error | sa_exc.SQLAlchemyError)
+
+
 def is_transient(exc: BaseException) -> bool:
     if is_pooler_queue_full(exc):
         return False

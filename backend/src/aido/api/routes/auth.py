@@ -13,6 +13,7 @@ from starlette.concurrency import run_in_threadpool
 from aido.api.deps import SessionDep, SettingsDep
 from aido.api.json import JSONBytes, json_response
 from aido.api.responses import errors
+from aido.core.metrics import count_refusal
 from aido.core.security import create_access_token, hash_password, verify_password
 from aido.crud import login_throttle, users
 from aido.models.user import Token, UserCreate, UserLogin, UserPublic
@@ -111,6 +112,7 @@ async def login(request: Request, db: SessionDep, settings: SettingsDep) -> JSON
     window = settings.LOGIN_WINDOW_SECONDS
     wait = await login_throttle.seconds_until_allowed(db, keys=keys, limits=limits, window=window)
     if wait:
+        count_refusal("login_throttled")
         raise HTTPException(
             status.HTTP_429_TOO_MANY_REQUESTS,
             "Too many failed log-ins; try again later",
