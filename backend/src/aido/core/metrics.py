@@ -18,7 +18,6 @@ from __future__ import annotations
 import os
 from typing import Literal, Protocol
 
-from prometheus_client import CONTENT_TYPE_LATEST as CONTENT_TYPE
 from prometheus_client import (
     REGISTRY,
     CollectorRegistry,
@@ -27,6 +26,9 @@ from prometheus_client import (
     Histogram,
     generate_latest,
 )
+
+# The classic text format: every Prometheus (2.x and 3.x) and compatible scraper reads it.
+from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4 as CONTENT_TYPE
 from prometheus_client.multiprocess import MultiProcessCollector
 
 __all__ = ["CONTENT_TYPE", "exposition"]
