@@ -73,7 +73,8 @@ async def _unexpected(request: Request, exc: Exception) -> JSONBytes:
     log.error("unhandled %s on %s %s", type(exc).__name__, request.method, request.url.path)
     # Starlette answers this one outside every middleware: the headers are added here.
     headers = dict(SECURITY_HEADERS)
-    headers["X-Request-ID"] = current_request_id.get() or ""
+    if (request_id := current_request_id.get()) is not None:
+        headers["X-Request-ID"] = request_id
     return error(500, "Internal server error", headers)
 
 
