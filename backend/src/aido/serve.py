@@ -168,9 +168,23 @@ class DrainingMultiprocess(Multiprocess):
         self._stop_listening()
         super().handle_int()
 
+    # Each way a worker leaves: it died (and was replaced), SIGHUP (all replaced), SIGTTOU.
     def keep_subprocess_alive(self) -> None:
+        with self._forgetting_gone_workers():
+            super().keep_subprocess_alive()
+
+    def restart_all(self) -> None:
+        with self._forgetting_gone_workers():
+            super().restart_all()
+
+    def handle_ttou(self) -> None:
+        with self._forgetting_gone_workers():
+            super().handle_ttou()
+
+    @contextlib.contextmanager
+    def _forgetting_gone_workers(self) -> Iterator[None]:
         before = {p.pid for p in self.processes}
-        super().keep_subprocess_alive()
+        yield
         if self.metrics_dir is None:
             return
         for pid in before - {p.pid for p in self.processes}:

@@ -104,6 +104,10 @@ _UNKNOWN = {
 # --- refusals ----------------------------------------------------------------------------------
 RefusalReason = Literal[
     "login_throttled",  # 429: LOGIN_MAX_FAILURES(_PER_CLIENT) in LOGIN_WINDOW_SECONDS
+    # Issue 13's limits (api/errors.py's Throttled and HashingBusy answers count them):
+    "signup_throttled",  # 429: SIGNUP_MAX_PER_CLIENT in SIGNUP_WINDOW_SECONDS
+    "password_change_throttled",  # 429: password change attempts
+    "hashing_busy",  # 503: every Argon2 slot busy for PASSWORD_HASH_MAX_WAIT_SECONDS
     "task_limit",  # 409: TASKS_MAX_PER_USER
     "task_create_rate",  # 429: TASK_CREATES_PER_WINDOW
     "search_slots",  # 429: SEARCH_CONCURRENCY_PER_USER busy for SEARCH_QUEUE_SECONDS
