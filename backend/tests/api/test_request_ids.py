@@ -4,7 +4,10 @@ status and duration; health probes are not logged at INFO."""
 
 from __future__ import annotations
 
+import os
 import re
+import subprocess
+import sys
 import time
 import uuid
 
@@ -92,3 +95,32 @@ def test_health_probes_are_not_logged_at_info(client: httpx.Client, live_server:
 def test_the_request_id_is_exposed_to_the_web_ui(client: httpx.Client) -> None:
     answer = client.get("/health/live", headers={"Origin": "http://localhost:3000"})
     assert "X-Request-ID" in answer.headers["access-control-expose-headers"]
+
+
+UNEXPECTED_ERROR_SCRIPT = """
+import asyncio, httpx
+from aido.core.config import Settings
+from aido.main import create_app
+app = create_app(Settings(_env_file=None))  # no lifespan here: no database is used
+
+@app.get("/boom")
+async def boom() -> None:
+    raise RuntimeError("boom")
+
+async def main() -> None:
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="http://t") as c:
+        answer = await c.get("/boom", headers={"X-Request-ID": "boom-1"})
+    print(answer.status_code, answer.headers.get("x-request-id"), answer.json()["detail"])
+
+asyncio.run(main())
+"""
+
+
+def test_an_unexpected_error_is_answered_with_its_request_id() -> None:
+    # Its own process: the app configures logging, which must not change this one's.
+    env = {**os.environ, "AIDO_ENV_FILE": "", "DATABASE_URL": "postgresql://u:p@localhost/x"}
+    done = subprocess.run([sys.executable, "-c", UNEXPECTED_ERROR_SCRIPT], env=env,
+                          capture_output=True, text=True, timeout=60)  # fmt: skip
+    assert done.stdout.split(maxsplit=2) == ["500", "boom-1", "Internal server error\n"], done
+    assert "[boom-1] unhandled RuntimeError on GET /boom" in done.stderr, done.stderr
