@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from aido.testing.postgres import provide_postgres
-from benchkit import cases, client, loadgen, machine, report
+from benchkit import cases, client, flood, loadgen, machine, report
 from benchkit.database import bench_database, conninfo, server_version
 from benchkit.direct import DIRECT_CASE, run_direct
 from benchkit.progress import say
@@ -106,6 +106,11 @@ def main(argv: list[str]) -> int:
                     )  # fmt: skip
                     results.append(result)
                 say(_line(index, len(steps), result))
+            if any(args.only.lower() in n.lower() for n in [flood.QUIET_CASE, *flood.FLOODS]):
+                # Last: the floods create accounts and leave throttle counters behind.
+                poll = loadgen.Request("GET", cases.FIRST_PAGE, tokens[active[0].email])
+                results += flood.run_floods(wrk, server.url, db_url, poll,
+                                            seconds=args.duration, warmup=args.warmup)  # fmt: skip
             assert direct is not None
             facts = machine.describe(
                 ROOT, started_at=started.isoformat(timespec="seconds"),

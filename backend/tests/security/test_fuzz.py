@@ -43,8 +43,11 @@ def test_api_conforms_and_never_fails(
     with httpx.Client(base_url=live_server.url, timeout=30) as c:
         user = signup_and_login(c)
         task_id = c.post("/tasks", json={"title": "fuzz target"}, headers=user.headers).json()["id"]
-        # DELETE /users/me would end the fuzzing user's account: it gets accounts of its own.
+        # DELETE /users/me, log-out everywhere and a password change would end the fuzzing
+        # user's account or tokens: they get accounts of their own.
         throwaways = (signup_and_login(c).headers for _ in itertools.count())
+        ending = {("DELETE", "/users/me"), ("POST", "/auth/logout-all"),
+                  ("POST", "/users/me/password")}  # fmt: skip
 
         def no_secrets(ctx: Any, response: schemathesis.Response, case: Any) -> None:
             found = leaks(response.content.decode(errors="replace"), run_secrets)
@@ -70,7 +73,7 @@ def test_api_conforms_and_never_fails(
                     # The cursor is opaque: any string fits its schema, but only one this
                     # server issued is valid (others are 422, tested in tests/api).
                     case.query.pop("cursor", None)
-                if case.method == "DELETE" and case.path == "/users/me":
+                if (case.method, case.path) in ending:
                     headers = next(throwaways)
                 response = case.call_and_validate(headers=headers, additional_checks=[no_secrets])
                 answers[response.status_code] += 1

@@ -9,6 +9,9 @@ from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from aido.api.json import JSONBytes, json_response
+from aido.core.password_hashing import HashingBusy
+from aido.crud.throttle import Throttled
+from aido.crud.users import AccountGone, EmailTaken, PasswordChangedMeanwhile
 from aido.db.errors import DatabaseUnavailable
 
 log = logging.getLogger("aido.api")
@@ -44,6 +47,32 @@ async def _database_unavailable(request: Request, exc: Exception) -> JSONBytes:
     )
 
 
+# Domain errors of the data layer and core, as (status, detail, headers).
+BEARER = {"WWW-Authenticate": "Bearer"}
+DOMAIN_ERRORS: dict[type[Exception], tuple[int, str, dict[str, str] | None]] = {
+    EmailTaken: (409, "An account with this email already exists", None),
+    AccountGone: (401, "Could not validate credentials", BEARER),
+    PasswordChangedMeanwhile: (409, "The password was changed by another request; retry", None),
+}
+
+
+async def _domain_error(request: Request, exc: Exception) -> JSONBytes:
+    status, detail, headers = DOMAIN_ERRORS[type(exc)]
+    return error(status, detail, headers)
+
+
+async def _throttled(request: Request, exc: Exception) -> JSONBytes:
+    assert isinstance(exc, Throttled)
+    return error(429, f"Too many {exc.what}; try again later",
+                 {"Retry-After": str(exc.retry_after)})  # fmt: skip
+
+
+async def _hashing_busy(request: Request, exc: Exception) -> JSONBytes:
+    assert isinstance(exc, HashingBusy)
+    return error(503, "Too many password checks at once; retry later.",
+                 {"Retry-After": str(exc.retry_after)})  # fmt: skip
+
+
 async def _unexpected(request: Request, exc: Exception) -> JSONBytes:
     # The class name only: messages of driver errors can quote SQL and values.
     log.error("unhandled %s on %s %s", type(exc).__name__, request.method, request.url.path)
@@ -54,4 +83,8 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(DatabaseUnavailable, _database_unavailable)
+    for domain_error in DOMAIN_ERRORS:
+        app.add_exception_handler(domain_error, _domain_error)
+    app.add_exception_handler(Throttled, _throttled)
+    app.add_exception_handler(HashingBusy, _hashing_busy)
     app.add_exception_handler(Exception, _unexpected)
