@@ -108,9 +108,10 @@ def main(argv: list[str]) -> int:
                 say(_line(index, len(steps), result))
             if any(args.only.lower() in n.lower() for n in [flood.QUIET_CASE, *flood.FLOODS]):
                 # Last: the floods create accounts and leave throttle counters behind.
-                poll = loadgen.Request("GET", cases.FIRST_PAGE, tokens[active[0].email])
-                results += flood.run_floods(wrk, server.url, db_url, poll,
-                                            seconds=args.duration, warmup=args.warmup)  # fmt: skip
+                results += flood.run_floods(
+                    wrk, server.url, db_url, path=cases.FIRST_PAGE,
+                    token=tokens[active[0].email], seconds=args.duration, warmup=args.warmup,
+                )  # fmt: skip
             assert direct is not None
             facts = machine.describe(
                 ROOT, started_at=started.isoformat(timespec="seconds"),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
 from fastapi import FastAPI, Request
@@ -61,8 +62,16 @@ async def _domain_error(request: Request, exc: Exception) -> JSONBytes:
     return error(status, detail, headers)
 
 
+# A refusal is held this long before it is sent (never longer than Retry-After). It costs no
+# CPU, and a client that floods without waiting for Retry-After (16 connections sending
+# sign-ups in a loop) then sends a few requests a second instead of hundreds that take the
+# event loop from everyone else (bench/README.md, sign-up flood).
+REFUSAL_DELAY_SECONDS = 1.0
+
+
 async def _throttled(request: Request, exc: Exception) -> JSONBytes:
     assert isinstance(exc, Throttled)
+    await asyncio.sleep(min(REFUSAL_DELAY_SECONDS, exc.retry_after))
     return error(429, f"Too many {exc.what}; try again later",
                  {"Retry-After": str(exc.retry_after)})  # fmt: skip
 

@@ -15,7 +15,7 @@ import logging
 import math
 import random
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from aido.db.session import Database, RawConnection
@@ -58,10 +58,15 @@ class _Counter:
     next_attempt_at: datetime
 
 
+# next_attempt_at when no delay is pending. Not "now": a concurrent transaction that locked
+# the row after this one may have read an earlier clock, and would see a wait that is not there.
+NO_DELAY = datetime(1970, 1, 1, tzinfo=UTC)
+
+
 def _wait(rule: Rule, counter: _Counter, now: datetime) -> float:
     """Seconds until `rule` admits an attempt on `counter` (0: now); resets an ended window."""
     if counter.window_started_at + timedelta(seconds=rule.window) <= now:
-        counter.attempts, counter.window_started_at, counter.next_attempt_at = 0, now, now
+        counter.attempts, counter.window_started_at, counter.next_attempt_at = 0, now, NO_DELAY
     if counter.attempts >= rule.limit:
         ends = counter.window_started_at + timedelta(seconds=rule.window)
         return (ends - now).total_seconds()
@@ -70,20 +75,26 @@ def _wait(rule: Rule, counter: _Counter, now: datetime) -> float:
 
 def _count(rule: Rule, counter: _Counter, now: datetime) -> None:
     counter.attempts += 1
-    delay = 0.0
     if rule.delay_after is not None and counter.attempts > rule.delay_after:
         delay = min(MAX_DELAY_SECONDS, 2.0 ** (counter.attempts - rule.delay_after - 1))
-    counter.next_attempt_at = now + timedelta(seconds=delay)
+        counter.next_attempt_at = now + timedelta(seconds=delay)
+    else:
+        counter.next_attempt_at = NO_DELAY
 
 
 _INSERT_MISSING = """
 INSERT INTO throttle (key, attempts, window_started_at, next_attempt_at, expires_at)
-SELECT k, 0, now(), now(), now() FROM unnest(%(keys)s::text[]) AS k ORDER BY k
+SELECT k, 0, clock_timestamp(), 'epoch', clock_timestamp()
+FROM unnest(%(keys)s::text[]) AS k ORDER BY k
 ON CONFLICT (key) DO NOTHING
 """
 _LOCK = """
-SELECT key, attempts, window_started_at, next_attempt_at, now() AS now
+SELECT key, attempts, window_started_at, next_attempt_at, clock_timestamp() AS now
 FROM throttle WHERE key = ANY(%(keys)s::text[]) ORDER BY key FOR UPDATE
+"""
+_PEEK = """
+SELECT key, attempts, window_started_at, next_attempt_at, clock_timestamp() AS now
+FROM throttle WHERE key = ANY(%(keys)s::text[])
 """
 _STORE = """
 UPDATE throttle AS t
@@ -105,6 +116,13 @@ async def admit(db: Database, *, rules: dict[str, Rule], what: str) -> None:
     """Counts one attempt on every key of `rules`, or raises Throttled and counts none."""
     keys = sorted(rules)
 
+    async def peek(conn: RawConnection, attempt: int) -> float:
+        # A flood is refused by one plain read: counts only grow within a window, so a key
+        # over its limit now is over it in the locked decision too.
+        rows = await (await conn.execute(_PEEK, {"keys": keys})).fetchall()
+        return max((_wait(rules[name], _Counter(*row), now) for name, *row, now in rows),
+                   default=0.0)  # fmt: skip
+
     async def op(conn: RawConnection, attempt: int) -> float:
         async with conn.transaction():
             await conn.execute(_INSERT_MISSING, {"keys": keys})
@@ -122,7 +140,9 @@ async def admit(db: Database, *, rules: dict[str, Rule], what: str) -> None:
             await conn.execute(_STORE, _columns(rules, counters))
         return 0.0
 
-    wait = await db.run_raw(op)
+    wait = await db.run_raw(peek)
+    if wait <= 0:
+        wait = await db.run_raw(op)
     if wait > 0:
         raise Throttled(what, max(1, math.ceil(wait)))
     if random.randrange(SWEEP_ONE_IN) == 0:  # noqa: S311 - not a secret
@@ -161,7 +181,7 @@ _FORGIVE = """
 UPDATE throttle AS t
 SET attempts = CASE WHEN t.key = ANY(%(reset)s::text[]) THEN 0
                     ELSE greatest(t.attempts - 1, 0) END,
-    next_attempt_at = CASE WHEN t.key = ANY(%(reset)s::text[]) THEN now()
+    next_attempt_at = CASE WHEN t.key = ANY(%(reset)s::text[]) THEN 'epoch'
                            ELSE t.next_attempt_at END
 FROM (SELECT key FROM throttle WHERE key = ANY(%(keys)s::text[]) ORDER BY key FOR UPDATE) AS l
 WHERE t.key = l.key
