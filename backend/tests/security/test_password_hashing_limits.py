@@ -51,8 +51,10 @@ def test_signups_are_limited_per_client_address(three_signups: Server) -> None:
 
 @pytest.fixture
 def one_hash_at_a_time(database_url: str, jwt_secret: str, log_dir: Path) -> Iterator[Server]:
-    env = base_env(DATABASE_URL=database_url, JWT_SECRET=jwt_secret,
-                   PASSWORD_HASH_CONCURRENCY="1", PASSWORD_HASH_MAX_WAIT_SECONDS="0.05")  # fmt: skip
+    env = base_env(
+        DATABASE_URL=database_url, JWT_SECRET=jwt_secret,
+        PASSWORD_HASH_CONCURRENCY="1", PASSWORD_HASH_MAX_WAIT_SECONDS="0.05",
+    )  # fmt: skip
     with run_server(env, log_dir) as server:
         yield server
 
