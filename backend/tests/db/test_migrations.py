@@ -8,9 +8,10 @@ import time
 import uuid
 from pathlib import Path
 
+import psycopg
 import pytest
 
-from tests.support.database import create_database, migrate, query
+from tests.support.database import create_database, libpq, migrate, query
 from tests.support.server import base_env, run_server, wait_live
 
 HEAD = "0002"
@@ -65,13 +66,18 @@ def test_task_owner_cascades_and_the_stored_email_is_unique(empty_db: str) -> No
 
 
 def test_default_list_query_uses_the_index(database_url: str) -> None:
-    plan = query(
-        database_url,
-        "EXPLAIN SELECT id FROM task WHERE owner_id = %s"
-        " ORDER BY created_at DESC, id DESC LIMIT 21",
-        uuid.uuid4(),
-    )
-    assert "ix_task_owner_created" in " ".join(str(r[0]) for r in plan)
+    # Seq scans off: the suite's task table is nearly empty, and once autovacuum has analysed
+    # it the planner rightly prefers a scan of its one page. The question is whether an index
+    # serves the query's filter and order, as it must for a user with 100,000 tasks.
+    with psycopg.connect(libpq(database_url)) as conn:
+        conn.execute("SET enable_seqscan = off")
+        plan = conn.execute(
+            "EXPLAIN SELECT id FROM task WHERE owner_id = %s"
+            " ORDER BY created_at DESC, id DESC LIMIT 21",
+            (uuid.uuid4(),),
+        ).fetchall()
+    text = " ".join(str(r[0]) for r in plan)
+    assert "ix_task_owner_created" in text and "Sort" not in text, text
 
 
 def test_two_servers_starting_at_once_on_an_empty_database(

@@ -6,7 +6,7 @@ import unicodedata
 import uuid
 from datetime import datetime
 
-from pydantic import ConfigDict, EmailStr, field_validator, model_validator
+from pydantic import ConfigDict, EmailStr, field_validator
 from pydantic_core import PydanticCustomError
 from sqlalchemy import BigInteger, Column, DateTime, Index, Integer, text
 from sqlmodel import Field, SQLModel
@@ -88,14 +88,6 @@ class PasswordChange(SQLModel):
         max_length=PASSWORD_MAX,
         schema_extra={"examples": ["a new correct horse battery staple"]},
     )
-
-    @model_validator(mode="after")
-    def _must_change(self) -> PasswordChange:
-        if self.new_password == self.current_password:
-            raise PydanticCustomError(
-                "password_unchanged", "new_password must differ from current_password"
-            )
-        return self
 
 
 class UserPublic(UserBase):
