@@ -8,10 +8,11 @@ the server trusts from 127.0.0.1 by default: a distributed flood that no per-cli
 stops, so only the bound on concurrent Argon2 hashes protects the other user).
 
 The machine is shared and its background load drifts by seconds, so quiet and flooded phases
-alternate (ROUNDS times each, PHASE seconds) while one poller runs throughout; each latency
-counts for the phase it started in, and the first SETTLE seconds after a switch count for
-neither. The poller is a plain keep-alive HTTP/1.1 client in this process: its own cost is the
-same in both phases.
+alternate (about 2.5 s each) while one poller runs throughout; each latency counts for the
+phase it started in, and the first SETTLE seconds after a switch count for neither. A quiet
+phase before any flood is the second reference: a server that is still hashing for a flood that
+has gone slows the quiet phases after it. The poller is a plain keep-alive HTTP/1.1 client in
+this process: its own cost is the same in every phase.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from benchkit.result import CaseResult
 
 FLOOD_SCRIPT = Path(__file__).with_name("flood.lua")
 FLOOD_CONNECTIONS = 16
+BASELINE_CASE = "GET /tasks, one client alone (before the floods)"
 QUIET_CASE = "GET /tasks, one client alone (phases between the floods)"
 FLOODS = {
     "GET /tasks beside a sign-up flood (one address, 16 at a time)": "one",
@@ -123,6 +125,20 @@ def run_floods(
     phase = seconds / rounds
     quiet_all: list[float] = []
     results: list[CaseResult] = []
+    # Before any flood: a server that keeps hashing after its flood has gone (the unbounded
+    # one does, for seconds) also slows the quiet phases that follow, which would flatter it.
+    say(f"{BASELINE_CASE}: {seconds / 2:.1f} s…")
+    baseline = Phases(current="settling")
+    stop = threading.Event()
+    poller = threading.Thread(target=_poll, args=(url, path, token, baseline, stop))
+    poller.start()
+    time.sleep(warmup)
+    baseline.current = "quiet"
+    time.sleep(seconds / 2)
+    stop.set()
+    poller.join(timeout=30)
+    first = _result(BASELINE_CASE, baseline.quiet, seconds / 2, baseline.errors)
+    say(f"{BASELINE_CASE}: p50 {first.p50_ms:.1f} ms, p99 {first.p99_ms:.1f} ms")
     for name, mode in FLOODS.items():
         say(f"{name}: {rounds} rounds of {phase:.1f} s quiet + {phase:.1f} s flooded…")
         phases = Phases()
@@ -159,10 +175,12 @@ def run_floods(
         under = _result(name, phases.flooded, seconds, phases.errors)
         quiet_all += phases.quiet
         ratio = under.p99_ms / quiet.p99_ms if quiet.p99_ms else float("inf")
-        verdict = "met" if ratio <= TARGET_RATIO else "NOT met"
+        ratio_first = under.p99_ms / first.p99_ms if first.p99_ms else float("inf")
+        verdict = "met" if max(ratio, ratio_first) <= TARGET_RATIO else "NOT met"
         under.note = (
-            f"p99 {ratio:.1f}x the quiet p99 of its own quiet phases (p50 {quiet.p50_ms:.1f} ms, "
-            f"p99 {quiet.p99_ms:.1f} ms; target <= {TARGET_RATIO:.0f}x: {verdict}); flood: "
+            f"p99 {ratio:.1f}x the p99 of its own quiet phases (p50 {quiet.p50_ms:.1f} ms, p99 "
+            f"{quiet.p99_ms:.1f} ms) and {ratio_first:.1f}x the quiet p99 before any flood "
+            f"(target <= {TARGET_RATIO:.0f}x for both: {verdict}); flood: "
             f"{totals['requests']} sign-ups answered, {totals['created']} created (201), "
             f"{totals['throttled']} refused (429), {totals['busy']} shed (503), "
             f"{totals['other']} other{f' (first: {other_sample})' if other_sample else ''}, "
@@ -172,4 +190,4 @@ def run_floods(
         say(f"{name}: p50 {under.p50_ms:.1f} ms, p99 {under.p99_ms:.1f} ms; {under.note}")
         results.append(under)
     quiet_row = _result(QUIET_CASE, quiet_all, seconds * len(FLOODS), 0)
-    return [quiet_row, *results]
+    return [first, quiet_row, *results]

@@ -23,6 +23,7 @@ from hypothesis import HealthCheck, given, seed, settings
 from hypothesis.errors import Unsatisfiable
 from schemathesis import GenerationMode
 
+from tests.api.accounts import quick_user
 from tests.security.leaks import leaks
 from tests.support.server import Server
 from tests.support.users import signup_and_login
@@ -34,7 +35,7 @@ MAX_EXAMPLES = 20
 @pytest.mark.slow
 @pytest.mark.parametrize("mode", [GenerationMode.POSITIVE, GenerationMode.NEGATIVE])
 def test_api_conforms_and_never_fails(
-    mode: GenerationMode, live_server: Server, run_secrets: dict[str, str]
+    mode: GenerationMode, live_server: Server, run_secrets: dict[str, str], database_url: str
 ) -> None:
     schema = schemathesis.openapi.from_url(live_server.url + "/openapi.json")
     operations = [result.ok() for result in schema.get_all_operations()]
@@ -45,7 +46,9 @@ def test_api_conforms_and_never_fails(
         task_id = c.post("/tasks", json={"title": "fuzz target"}, headers=user.headers).json()["id"]
         # DELETE /users/me, log-out everywhere and a password change would end the fuzzing
         # user's account or tokens: they get accounts of their own.
-        throwaways = (signup_and_login(c).headers for _ in itertools.count())
+        # (Made with a cheap hash, like tests/api's quick users: one Argon2 sign-up each
+        # would add seconds per example.)
+        throwaways = (quick_user(c, database_url).headers for _ in itertools.count())
         ending = {("DELETE", "/users/me"), ("POST", "/auth/logout-all"),
                   ("POST", "/users/me/password")}  # fmt: skip
 

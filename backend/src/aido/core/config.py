@@ -79,7 +79,8 @@ class Settings(BaseSettings):
     # least 1); a request waits up to PASSWORD_HASH_MAX_WAIT_SECONDS for a slot, then 503.
     PASSWORD_HASH_CONCURRENCY: PositiveInt | None = None
     PASSWORD_HASH_MAX_WAIT_SECONDS: PositiveFloat = 2.0
-    # The hashing threads' nice value (Linux): requests that do not hash run first.
+    # Linux: hashes start under SCHED_IDLE (requests take the CPU first) and one still running
+    # after a second goes on at this nice value; 0 turns both off (core/password_hashing.py).
     PASSWORD_HASH_NICE: Annotated[int, Field(ge=0, le=19)] = 10
     # uvicorn workers of `python -m aido` (read here to size the per-process hashing bound).
     WEB_CONCURRENCY: PositiveInt | None = None

@@ -117,8 +117,9 @@ async def admit(db: Database, *, rules: dict[str, Rule], what: str) -> None:
     keys = sorted(rules)
 
     async def peek(conn: RawConnection, attempt: int) -> float:
-        # A flood is refused by one plain read: counts only grow within a window, so a key
-        # over its limit now is over it in the locked decision too.
+        # A flood is refused by one plain read, without locks: a key at its limit stays there
+        # until its window ends (only a success resetting it at this very moment would make
+        # this refusal one too many).
         rows = await (await conn.execute(_PEEK, {"keys": keys})).fetchall()
         return max((_wait(rules[name], _Counter(*row), now) for name, *row, now in rows),
                    default=0.0)  # fmt: skip
