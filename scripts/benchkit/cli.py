@@ -81,7 +81,7 @@ def main(argv: list[str]) -> int:
                                       parallel=2 * args.workers)  # fmt: skip
             cursors = cases.deep_cursors(db_url, data, args.big_tasks)
             cases.check_deep_page(server.url, tokens[data.big.email], cursors[0])
-            plan = cases.build(data, tokens, cursors)
+            plan = cases.build(data, tokens, cursors, workers=args.workers)
             steps = [n for n in plan if args.only.lower() in n.lower()]
             if cases.LIVE_CASE not in steps:
                 steps.insert(0, cases.LIVE_CASE)  # the first ratio's denominator
@@ -100,9 +100,12 @@ def main(argv: list[str]) -> int:
                         seconds=args.duration, warmup=args.warmup,
                     )  # fmt: skip
                 else:
+                    concurrency = args.concurrency
+                    if name == cases.login_case(args.workers):
+                        concurrency = min(concurrency, cases.hashing_slots(args.workers))
                     result = loadgen.run_case(
                         wrk, name, server.url, plan[name], seconds=args.duration,
-                        warmup=args.warmup, concurrency=args.concurrency,
+                        warmup=args.warmup, concurrency=concurrency,
                     )  # fmt: skip
                     results.append(result)
                 say(_line(index, len(steps), result))

@@ -148,6 +148,7 @@ def run_floods(
         time.sleep(warmup)
         before = _users(db_url)
         other_sample = ""
+        flood_failures: list[str] = []
         totals = {"requests": 0, "created": 0, "throttled": 0, "busy": 0, "other": 0,
                   "socket_errors": 0}  # fmt: skip
         try:
@@ -162,7 +163,11 @@ def run_floods(
                 phases.current = "flooded"
                 out, err = flood.communicate(timeout=phase + 60)
                 phases.current = "settling"
-                counts = _summary(out, err)
+                try:
+                    counts = _summary(out, err)
+                except RuntimeError as exc:  # e.g. the server stopped accepting connections
+                    flood_failures.append(str(exc)[:200])
+                    counts = {key: 0 for key in totals}
                 for key in totals:
                     totals[key] += int(counts[key])
                 other_sample = other_sample or str(counts.get("first_other") or "")
@@ -187,6 +192,9 @@ def run_floods(
             f"{totals['socket_errors']} socket errors; "
             f"{created} accounts in the database"
         )
+        if flood_failures:
+            under.note += (f"; the flood's wrk failed in {len(flood_failures)} of {rounds} "
+                           f"rounds (first: {flood_failures[0]})")  # fmt: skip
         say(f"{name}: p50 {under.p50_ms:.1f} ms, p99 {under.p99_ms:.1f} ms; {under.note}")
         results.append(under)
     quiet_row = _result(QUIET_CASE, quiet_all, seconds * len(FLOODS), 0)
