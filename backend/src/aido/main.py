@@ -11,6 +11,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
+from aido.api.accounts import start_accounts
 from aido.api.body_limit import BodySizeLimit
 from aido.api.errors import install_error_handlers
 from aido.api.routes import auth, health, tasks, users
@@ -30,11 +31,6 @@ EXIT_STARTUP_FAILED = 3
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     settings: Settings = app.state.settings
     log.info("starting; database %s", settings.redacted_database_url)
-    if settings.uses_dev_secret:
-        log.warning(
-            "!!! JWT_SECRET is the development default: anyone can forge tokens. "
-            "Set JWT_SECRET (32+ bytes) before exposing this server. !!!"
-        )
     db = Database(build_engine(settings), settings)
     try:
         await prepare_database(db, settings)
@@ -45,10 +41,12 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         logging.shutdown()
         os._exit(EXIT_STARTUP_FAILED)
     app.state.db = db
+    app.state.accounts = await start_accounts(db, settings)
     log.debug("froze %d start-up objects", freeze_startup_objects())
     try:
         yield
     finally:
+        app.state.accounts.close()
         await db.engine.dispose()
         log.info("stopped; connections closed")
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable
 from typing import Any
@@ -12,6 +13,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from aido.api.json import JSONBytes, json_response
 from aido.api.security_headers import SECURITY_HEADERS
+from aido.core.password_hashing import HashingBusy
 from aido.crud.task_errors import (
     IdempotencyKeyReused,
     SearchTimedOut,
@@ -19,6 +21,8 @@ from aido.crud.task_errors import (
     TaskLimitReached,
     TooManySearches,
 )
+from aido.crud.throttle import Throttled
+from aido.crud.users import AccountGone, EmailTaken, PasswordChangedMeanwhile
 from aido.db.errors import DatabaseUnavailable
 
 log = logging.getLogger("aido.api")
@@ -64,6 +68,40 @@ async def _database_unavailable(request: Request, exc: Exception) -> JSONBytes:
         "The database is unavailable; retry later.",
         {"Retry-After": str(exc.retry_after)},
     )
+
+
+# Domain errors of the data layer and core, as (status, detail, headers).
+BEARER = {"WWW-Authenticate": "Bearer"}
+DOMAIN_ERRORS: dict[type[Exception], tuple[int, str, dict[str, str] | None]] = {
+    EmailTaken: (409, "An account with this email already exists", None),
+    AccountGone: (401, "Could not validate credentials", BEARER),
+    PasswordChangedMeanwhile: (409, "The password was changed by another request; retry", None),
+}
+
+
+async def _domain_error(request: Request, exc: Exception) -> JSONBytes:
+    status, detail, headers = DOMAIN_ERRORS[type(exc)]
+    return error(status, detail, headers)
+
+
+# A refusal is held this long before it is sent (never longer than Retry-After). It costs no
+# CPU, and a client that floods without waiting for Retry-After (16 connections sending
+# sign-ups in a loop) then sends a few requests a second instead of hundreds that take the
+# event loop from everyone else (bench/README.md, sign-up flood).
+REFUSAL_DELAY_SECONDS = 1.0
+
+
+async def _throttled(request: Request, exc: Exception) -> JSONBytes:
+    assert isinstance(exc, Throttled)
+    await asyncio.sleep(min(REFUSAL_DELAY_SECONDS, exc.retry_after))
+    return error(429, f"Too many {exc.what}; try again later",
+                 {"Retry-After": str(exc.retry_after)})  # fmt: skip
+
+
+async def _hashing_busy(request: Request, exc: Exception) -> JSONBytes:
+    assert isinstance(exc, HashingBusy)
+    return error(503, "Too many password checks at once; retry later.",
+                 {"Retry-After": str(exc.retry_after)})  # fmt: skip
 
 
 async def _unexpected(request: Request, exc: Exception) -> JSONBytes:
@@ -115,4 +153,8 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(DatabaseUnavailable, _database_unavailable)
     for task_error in TASK_ERRORS:
         app.add_exception_handler(task_error, _task_error)
+    for domain_error in DOMAIN_ERRORS:
+        app.add_exception_handler(domain_error, _domain_error)
+    app.add_exception_handler(Throttled, _throttled)
+    app.add_exception_handler(HashingBusy, _hashing_busy)
     app.add_exception_handler(Exception, _unexpected)
