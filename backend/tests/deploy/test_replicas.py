@@ -48,10 +48,12 @@ def test_replicas_started_together_queue_on_the_lock_and_migrate_once(cluster: C
     startup = cluster.startup
     # All replicas were up and waiting on the advisory lock at the same time...
     assert startup.waiting_on_lock == REPLICAS
-    # ...and the schema was built exactly once, in one session: no object created twice.
+    # ...and the schema was built exactly once, in one session: no object created twice
+    # (a migration may ALTER one object several times, and CREATE EXTENSION alters its
+    # operator families as it goes).
     created = Counter(startup.ddl)
     assert ("CREATE TABLE", "public.task") in created, startup.ddl
-    assert {ddl: n for ddl, n in created.items() if n > 1} == {}
+    assert {ddl: n for ddl, n in created.items() if n > 1 and ddl[0].startswith("CREATE")} == {}
     assert startup.ddl_sessions == 1
     assert len(startup.version) == 1
     assert all(s.process.poll() is None for s in cluster.replicas.servers)
