@@ -99,8 +99,8 @@ class Walk:
             self.call(200, "GET", "/health")
             self.call(200, "GET", "/health/live")
         # One server process: the worker that revokes refuses the old token at once.
-        changed = self.call(200, "POST", "/users/me/password", headers=auth,
-                            json={"current_password": PASSWORD, "new_password": NEW_PASSWORD})  # fmt: skip
+        change = {"current_password": PASSWORD, "new_password": NEW_PASSWORD}
+        changed = self.call(200, "POST", "/users/me/password", headers=auth, json=change)
         self.call(401, "GET", "/users/me", headers=auth)
         if changed.status_code != 200:
             return  # recorded; the rest needs the new token
