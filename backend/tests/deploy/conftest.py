@@ -89,6 +89,7 @@ def cluster(pg_admin_url: str, jwt_secret: str, log_dir: Path) -> Iterator[Clust
         # The kill-under-load writer creates far more than a user's create window allows
         # (TASK_CREATES_PER_WINDOW, tested in tests/api/test_task_limits.py).
         TASK_CREATES_PER_WINDOW="1000000",
+        TASKS_MAX_PER_USER="1000000",
     )  # fmt: skip
     with contextlib.ExitStack() as stack:
         replicas = ReplicaSet(env, log_dir / "replicas", stack)
