@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import random
 import urllib.parse
 from datetime import datetime
@@ -56,7 +57,19 @@ def check_deep_page(api: str, token: str, cursor: str) -> None:
         raise RuntimeError(f"the deep page is not a full page ({status})")
 
 
-def build(seed: Seed, tokens: dict[str, str], cursors: list[str]) -> dict[str, list[Request]]:
+def hashing_slots(workers: int) -> int:
+    """The server's Argon2 slots on default settings: usable CPUs / workers each, at least 1
+    (aido.core.password_hashing.default_slots, computed here so that older code can be run)."""
+    return max(1, len(os.sched_getaffinity(0)) // workers) * workers
+
+
+def login_case(workers: int) -> str:
+    return f"POST /auth/login (Argon2, {hashing_slots(workers)} at a time)"
+
+
+def build(
+    seed: Seed, tokens: dict[str, str], cursors: list[str], *, workers: int
+) -> dict[str, list[Request]]:
     rng = random.Random(11)
     users = [u for u in seed.users if u.email in tokens]
     big_token = tokens[seed.big.email]
@@ -91,5 +104,7 @@ def build(seed: Seed, tokens: dict[str, str], cursors: list[str]) -> dict[str, l
         ],
         "POST /tasks": creates,
         "PATCH /tasks/{id} (complete)": patches,
-        "POST /auth/login (Argon2)": logins,
+        # As many connections as the server has hashing slots: more would wait for a slot and
+        # then be shed with 503 (by design, README "Sign-ups and password hashing").
+        login_case(workers): logins,
     }

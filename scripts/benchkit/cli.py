@@ -15,7 +15,7 @@ from sqlalchemy.engine import make_url
 from aido.testing.pgbouncer import run_pgbouncer
 from aido.testing.pgbouncer import version as pgbouncer_version
 from aido.testing.postgres import provide_postgres
-from benchkit import cases, client, hostile, loadgen, machine, observability, report
+from benchkit import cases, client, flood, hostile, loadgen, machine, observability, report
 from benchkit.cpu import Watched
 from benchkit.database import bench_database, conninfo, server_version
 from benchkit.direct import DIRECT_CASE, run_direct
@@ -139,7 +139,7 @@ def main(argv: list[str]) -> int:
                                   parallel=2 * args.workers)  # fmt: skip
         cursors = cases.deep_cursors(db_url, data, args.big_tasks)
         cases.check_deep_page(server.url, tokens[data.big.email], cursors[0])
-        plan = cases.build(data, tokens, cursors)
+        plan = cases.build(data, tokens, cursors, workers=args.workers)
         # The observability variants run right after the list case they are compared with.
         ordered = [m for n in plan for m in ([n, *observability.VARIANTS]
                                              if n == observability.LIST_CASE else [n])]  # fmt: skip
@@ -182,12 +182,21 @@ def main(argv: list[str]) -> int:
                     watched=Watched(postgres_marker=marker, pooler_pid=pooler_pid),
                 )  # fmt: skip
             else:
+                concurrency = args.concurrency
+                if name == cases.login_case(args.workers):
+                    concurrency = min(concurrency, cases.hashing_slots(args.workers))
                 result = loadgen.run_case(
                     wrk, name, server.url, plan[name], seconds=args.duration,
-                    warmup=args.warmup, concurrency=args.concurrency, watched=watched,
+                    warmup=args.warmup, concurrency=concurrency, watched=watched,
                 )  # fmt: skip
                 results.append(result)
             say(_line(index, len(steps), result))
+        if any(args.only.lower() in n.lower() for n in [flood.BASELINE_CASE, *flood.FLOODS]):
+            # Last: the floods create accounts and leave throttle counters behind.
+            results += flood.run_floods(
+                wrk, server.url, db_url, path=cases.FIRST_PAGE,
+                token=tokens[active[0].email], seconds=args.duration, warmup=args.warmup,
+            )  # fmt: skip
         assert direct is not None
         facts = machine.describe(
             ROOT, started_at=started.isoformat(timespec="seconds"),

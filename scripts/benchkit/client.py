@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import json
+import time
+import urllib.error
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from benchkit.progress import say
+
+RETRIES = 10
 
 
 def call(url: str, method: str, path: str, *, token: str = "", body: Any = None) -> tuple[int, Any]:
@@ -25,10 +29,17 @@ def login_all(url: str, emails: list[str], password: str, *, parallel: int) -> d
     say(f"logging in {len(emails)} users through POST /auth/login…")
 
     def login(email: str) -> tuple[str, str]:
-        status, body = call(url, "POST", "/auth/login", body={"email": email, "password": password})
-        if status != 200:
-            raise RuntimeError(f"log-in of {email} answered {status}")
-        return email, str(body["access_token"])
+        for _ in range(RETRIES):
+            try:
+                status, body = call(url, "POST", "/auth/login",
+                                    body={"email": email, "password": password})  # fmt: skip
+                return email, str(body["access_token"])
+            except urllib.error.HTTPError as exc:
+                # 503: every Argon2 slot stayed busy; 429 cannot happen to good passwords.
+                if exc.code != 503:
+                    raise RuntimeError(f"log-in of {email} answered {exc.code}") from None
+                time.sleep(float(exc.headers.get("Retry-After") or 1))
+        raise RuntimeError(f"log-in of {email} stayed 503 after {RETRIES} tries")
 
     with ThreadPoolExecutor(max_workers=parallel) as pool:
         return dict(pool.map(login, emails))

@@ -75,9 +75,8 @@ def markdown(data: list[dict[str, Any]], machine: dict[str, Any]) -> str:
         f"- data: {machine['data']}\n"
         f"- {versions}\n"
     )
-    notes = [f"- {r['name']}: {r['note']}" for r in data if r.get("note")]
-    noted = "\n".join(notes) + "\n\n" if notes else ""
-    return "\n".join([head, rule, *body]) + "\n\n" + noted + facts
+    notes = "".join(f"- {r['name']}: {r['note']}\n" for r in data if r.get("note"))
+    return "\n".join([head, rule, *body]) + "\n\n" + (notes + "\n" if notes else "") + facts
 
 
 def write(out_dir: Path, stamp: str, payload: dict[str, Any], md: str) -> tuple[Path, Path]:

@@ -84,6 +84,7 @@ def run_server(
         # POST /tasks measures the insert, not the per-user create quota (16 connections
         # create ~100 tasks a second per user here; the default allows 300 a minute).
         "TASK_CREATES_PER_WINDOW": "1000000",
+        "TASKS_MAX_PER_USER": "10000000",
     }
     env.pop("DATABASE_DIRECT_URL", None)
     if direct_url:

@@ -12,6 +12,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
+from aido.api.accounts import start_accounts
 from aido.api.body_limit import BodySizeLimit
 from aido.api.errors import install_error_handlers
 from aido.api.request_observer import RequestObserver
@@ -35,11 +36,6 @@ POOL_SAMPLE_SECONDS = 1.0
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     settings: Settings = app.state.settings
     log.info("starting; database %s", settings.redacted_database_url)
-    if settings.uses_dev_secret:
-        log.warning(
-            "!!! JWT_SECRET is the development default: anyone can forge tokens. "
-            "Set JWT_SECRET (32+ bytes) before exposing this server. !!!"
-        )
     db = Database(build_engine(settings), settings)
     if app.state.schema_ready:
         # `python -m aido` waited for the database and migrated before it started workers.
@@ -55,12 +51,14 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
             os._exit(EXIT_STARTUP_FAILED)
     app.state.db = db
     sampler = asyncio.create_task(sample_pool(db)) if settings.METRICS_TOKEN else None
+    app.state.accounts = await start_accounts(db, settings)
     log.debug("froze %d start-up objects", freeze_startup_objects())
     try:
         yield
     finally:
         if sampler is not None:
             sampler.cancel()
+        app.state.accounts.close()
         await db.engine.dispose()
         log.info("stopped; connections closed")
 

@@ -16,7 +16,7 @@ from tests.support.users import PASSWORD, signup_and_login, unique_email
 def _assert_token(response: httpx.Response, client: httpx.Client, email: str) -> None:
     assert response.status_code == 200, response.text
     body = response.json()
-    assert set(body) == {"access_token", "token_type", "expires_in"}
+    assert set(body) == {"access_token", "token_type", "expires_in", "device_token"}
     assert body["token_type"] == "bearer"
     assert body["expires_in"] == 60 * 60  # JWT_EXPIRE_MINUTES default
     me = client.get("/users/me", headers={"Authorization": f"Bearer {body['access_token']}"})

@@ -7,6 +7,7 @@ from datetime import datetime
 
 import httpx
 
+from tests.api.accounts import _CHEAP_HASH
 from tests.api.errors import assert_422_names, assert_error
 from tests.support.database import query
 from tests.support.server import Server
@@ -94,3 +95,62 @@ def test_signup_errors_never_echo_the_password(client: httpx.Client) -> None:
     response = client.post("/auth/signup", json={"email": "bad", "password": secret})
     assert_error(response, 422)
     assert secret not in response.text
+
+
+def test_lookalike_emails_normalise_to_one_account(client: httpx.Client, database_url: str) -> None:
+    # NFKC and case folding: fullwidth letters, the Kelvin sign and ß become ASCII.
+    cases = {
+        "ａｄａ@ｅｘａｍｐｌｅ.ｃｏｍ": "ada@example.com",
+        "\u212aate@example.com": "kate@example.com",  # KELVIN SIGN
+        "Straße@example.com": "strasse@example.com",
+        "\u3000grace@example.com\u3000": "grace@example.com",  # ideographic spaces
+    }
+    for typed, stored in cases.items():
+        created = client.post("/auth/signup", json={"email": typed, "password": PASSWORD})
+        assert created.status_code == 201, (typed, created.text)
+        assert created.json()["email"] == stored
+        again = client.post("/auth/signup", json={"email": stored.upper(), "password": PASSWORD})
+        assert "already" in assert_error(again, 409), stored
+        login = client.post("/auth/login", json={"email": typed, "password": PASSWORD})
+        assert login.status_code == 200, (typed, login.text)
+    rows = query(database_url, 'SELECT email FROM "user" ORDER BY email')
+    assert rows == [(e,) for e in sorted(cases.values())]
+
+
+def test_emails_that_stay_non_ascii_after_normalisation_are_422(client: httpx.Client) -> None:
+    # Each looks like an ASCII address (UTS #39 confusables) that could belong to someone else.
+    for email in (
+        "\u0131van@example.com",  # dotless ı
+        "\u0130van@example.com",  # İ: folds to i + COMBINING DOT ABOVE
+        "\u0430da@example.com",  # Cyrillic а
+        "ada@b\u00fccher.de",  # an internationalised domain: its xn-- form is accepted
+    ):
+        response = client.post("/auth/signup", json={"email": email, "password": PASSWORD})
+        [error] = assert_422_names(response, "body", "email")
+        assert error["type"] == "email_not_ascii", email
+        assert "ASCII" in error["msg"]
+
+
+def test_an_existing_non_ascii_account_still_logs_in(
+    client: httpx.Client, database_url: str
+) -> None:
+    # Made before sign-up required ASCII (stored normalised by migration 0002).
+    query(
+        database_url,
+        """INSERT INTO "user" (id, email, hashed_password) VALUES (%s, %s, %s)""",
+        uuid.uuid4(), "josé@example.com", _CHEAP_HASH,
+    )  # fmt: skip
+    login = client.post("/auth/login", json={"email": "JOSÉ@example.com", "password": PASSWORD})
+    assert login.status_code == 200, login.text
+
+
+def test_the_length_limit_applies_to_the_normalised_email(client: httpx.Client) -> None:
+    # NFKC can make an address longer: 62 "㎉" (SQUARE KCAL) are 74 characters as typed and
+    # 260 ("kcal" each) as stored, over the 254 an address may have (RFC 5321).
+    too_long = "\u3389" * 62 + "@example.com"
+    response = client.post("/auth/signup", json={"email": too_long, "password": PASSWORD})
+    assert_422_names(response, "body", "email")
+    fits = "\u3389" * 60 + "@example.com"  # 252 characters once normalised
+    created = client.post("/auth/signup", json={"email": fits, "password": PASSWORD})
+    assert created.status_code == 201, created.text
+    assert created.json()["email"] == "kcal" * 60 + "@example.com"

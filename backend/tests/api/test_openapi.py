@@ -13,10 +13,12 @@ from tests.support.server import Server
 ENDPOINTS: dict[tuple[str, str], set[int]] = {
     ("get", "/health"): {503},
     ("get", "/health/live"): set(),
-    ("post", "/auth/signup"): {409, 422},
-    ("post", "/auth/login"): {401, 422, 429},
+    ("post", "/auth/signup"): {409, 422, 429, 503},
+    ("post", "/auth/login"): {401, 422, 429, 503},
+    ("post", "/auth/logout-all"): {401},
     ("get", "/users/me"): {401},
     ("delete", "/users/me"): {401},
+    ("post", "/users/me/password"): {401, 403, 409, 422, 429, 503},
     ("get", "/tasks"): {401, 422},
     ("post", "/tasks"): {401, 422},
     ("get", "/tasks/{task_id}"): {401, 404, 422},
@@ -26,7 +28,8 @@ ENDPOINTS: dict[tuple[str, str], set[int]] = {
     ("post", "/tasks/{task_id}/reopen"): {401, 404, 422},
 }
 SUCCESS = {("post", "/auth/signup"): "201", ("post", "/tasks"): "201",
-           ("delete", "/users/me"): "204", ("delete", "/tasks/{task_id}"): "204"}  # fmt: skip
+           ("delete", "/users/me"): "204", ("delete", "/tasks/{task_id}"): "204",
+           ("post", "/auth/logout-all"): "204"}  # fmt: skip
 PROTECTED = {k for k, v in ENDPOINTS.items() if 401 in v and k != ("post", "/auth/login")}
 
 
@@ -89,7 +92,8 @@ def _examples(schema_or_media: dict[str, Any], spec: dict[str, Any]) -> bool:
 
 def test_request_bodies_carry_examples(spec: dict[str, Any]) -> None:
     for method, path in [("post", "/auth/signup"), ("post", "/auth/login"), ("post", "/tasks"),
-                         ("patch", "/tasks/{task_id}")]:  # fmt: skip
+                         ("patch", "/tasks/{task_id}"),
+                         ("post", "/users/me/password")]:  # fmt: skip
         body = spec["paths"][path][method]["requestBody"]["content"]["application/json"]
         assert _examples(body, spec), f"{method.upper()} {path} has no request example"
 

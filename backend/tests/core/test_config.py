@@ -9,11 +9,13 @@ from pathlib import Path
 
 import pytest
 
-from aido.core.config import DEV_JWT_SECRET, ConfigError, Settings, load_settings
+from aido.core.config import ConfigError, Settings, load_settings
 
 PASSWORD = "hunter2-very-secret"
 GOOD_URL = f"postgresql://app:{PASSWORD}@localhost:5432/app"
 STRONG_SECRET = "x" * 40
+# The development default this repository published until issue 13: refused by value.
+PUBLISHED_SECRET = "dev-only-insecure-jwt-secret-do-not-deploy"
 
 
 @pytest.fixture
@@ -40,7 +42,7 @@ def test_defaults(env: pytest.MonkeyPatch) -> None:
     assert f"postgresql+psycopg://app:{PASSWORD}@localhost:5432/app" == settings.DATABASE_URL
     assert (settings.DB_POOL_SIZE, settings.DB_MAX_OVERFLOW) == (5, 10)
     assert settings.DB_POOL_RECYCLE < 300  # below Neon's idle suspend
-    assert settings.uses_dev_secret
+    assert settings.JWT_SECRET is None  # the database's generated secret is used
     assert PASSWORD not in settings.redacted_database_url
 
 
@@ -67,7 +69,7 @@ def test_strong_jwt_secret_and_numbers_from_env(env: pytest.MonkeyPatch) -> None
     env.setenv("JWT_SECRET", STRONG_SECRET)
     env.setenv("DB_POOL_SIZE", "7")
     settings = load_settings()
-    assert settings.JWT_SECRET == STRONG_SECRET and not settings.uses_dev_secret
+    assert settings.JWT_SECRET == STRONG_SECRET
     assert settings.DB_POOL_SIZE == 7
 
 
@@ -108,8 +110,23 @@ def test_env_file_is_read_and_the_environment_wins(env: pytest.MonkeyPatch, tmp_
     assert settings.JWT_SECRET == STRONG_SECRET
 
 
+def test_an_empty_jwt_secret_means_unset(env: pytest.MonkeyPatch) -> None:
+    # compose passes `JWT_SECRET=` when .env has the line without a value.
+    env.setenv("DATABASE_URL", GOOD_URL)
+    env.setenv("JWT_SECRET", "")
+    assert load_settings().JWT_SECRET is None
+
+
+def test_the_published_development_secret_is_refused(env: pytest.MonkeyPatch) -> None:
+    env.setenv("DATABASE_URL", GOOD_URL)
+    env.setenv("JWT_SECRET", PUBLISHED_SECRET)
+    line = error_line(env)
+    assert line.startswith("configuration error: JWT_SECRET is a value published")
+    assert PUBLISHED_SECRET not in line
+
+
 def test_env_example_documents_every_setting() -> None:
-    assert Settings(DATABASE_URL=GOOD_URL, _env_file=None).JWT_SECRET == DEV_JWT_SECRET
+    assert Settings(DATABASE_URL=GOOD_URL, _env_file=None).JWT_SECRET is None
     example = (Path(__file__).parents[3] / ".env.example").read_text()
     missing = [name for name in Settings.model_fields if f"{name}=" not in example]
     assert missing == []

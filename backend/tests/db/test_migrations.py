@@ -15,7 +15,9 @@ from tests.support.server import base_env, run_server, wait_live
 
 HEAD = "0003"
 INDEXES = {
-    "uq_user_email_lower",
+    "uq_user_email",
+    "ix_user_tokens_revoked_xid",
+    "ix_throttle_expires_at",
     "ix_task_owner_created",
     "ix_task_owner_updated",
     "ix_task_owner_title",
@@ -42,14 +44,15 @@ def test_from_empty_then_again_changes_nothing(empty_db: str) -> None:
     migrate(empty_db)
     first = schema_of(empty_db)
     tables, indexes, version = first
-    assert {"user", "task", "task_quota", "login_throttle", "alembic_version"} <= tables
+    assert {"user", "task", "task_quota", "throttle", "signing_secret", "alembic_version"} <= tables
     assert indexes >= INDEXES
     assert version == [(HEAD,)]
     migrate(empty_db)
     assert schema_of(empty_db) == first
 
 
-def test_task_owner_cascades_and_email_is_unique_without_case(empty_db: str) -> None:
+def test_task_owner_cascades_and_the_stored_email_is_unique(empty_db: str) -> None:
+    # The app stores emails normalised (NFKC, case folded): equal addresses are equal text.
     migrate(empty_db)
     fk = query(
         empty_db,
@@ -58,8 +61,8 @@ def test_task_owner_cascades_and_email_is_unique_without_case(empty_db: str) -> 
     assert fk == [("c",)]  # ON DELETE CASCADE
     insert = """INSERT INTO "user" (id, email, hashed_password) VALUES (%s, %s, 'h')"""
     query(empty_db, insert, uuid.uuid4(), "a@x.io")
-    with pytest.raises(Exception, match="uq_user_email_lower"):
-        query(empty_db, insert, uuid.uuid4(), "A@X.io")
+    with pytest.raises(Exception, match="uq_user_email"):
+        query(empty_db, insert, uuid.uuid4(), "a@x.io")
 
 
 def test_default_list_query_uses_the_index(empty_db: str) -> None:
@@ -132,3 +135,38 @@ def test_concurrent_upgrades_are_serialized(empty_db: str, tmp_path: Path) -> No
         assert proc.returncode == 0, err[-2000:]
         assert "migrated" in out
     assert schema_of(empty_db)[2] == [(HEAD,)]
+
+
+def test_0002_normalises_stored_emails_and_keeps_colliding_rows(empty_db: str) -> None:
+    from aido.db.migrate import alembic_config
+    from alembic import command
+
+    command.upgrade(alembic_config(empty_db), "0001")
+    rows = {  # name: (email as stored before 0002, days old)
+        "ada": ("ada@example.com", 9),
+        "fullwidth-ada": ("ａｄａ@example.com", 8),  # normalises to ada's address: kept
+        "fullwidth-bob": ("ｂｏｂ@example.com", 7),  # -> bob@example.com
+        "ligature-finn": ("ﬁnn@x.io", 6),  # -> finn@x.io (the older of two)
+        "fullwidth-finn": ("ｆｉｎｎ@x.io", 5),  # -> finn@x.io too: kept
+        "sharp-s": ("straße@x.io", 4),  # case folding: -> strasse@x.io
+        "dotless-i": ("ıvan@x.io", 3),  # already NFKC and folded: unchanged
+    }
+    ids = {name: uuid.uuid4() for name in rows}
+    for name, (email, days) in rows.items():
+        query(
+            empty_db,
+            """INSERT INTO "user" (id, email, hashed_password, created_at)
+               VALUES (%s, %s, 'h', now() - make_interval(days => %s))""",
+            ids[name], email, days,
+        )  # fmt: skip
+    command.upgrade(alembic_config(empty_db), "0002")
+    stored = dict(query(empty_db, 'SELECT id, email FROM "user"'))
+    assert {name: stored[ids[name]] for name in rows} == {
+        "ada": "ada@example.com",
+        "fullwidth-ada": "ａｄａ@example.com",
+        "fullwidth-bob": "bob@example.com",
+        "ligature-finn": "finn@x.io",
+        "fullwidth-finn": "ｆｉｎｎ@x.io",
+        "sharp-s": "strasse@x.io",
+        "dotless-i": "ıvan@x.io",
+    }

@@ -91,6 +91,7 @@ def cluster(pg_admin_url: str, jwt_secret: str, log_dir: Path) -> Iterator[Clust
         # (TASK_CREATES_PER_WINDOW, tested in tests/api/test_task_limits.py).
         TASK_CREATES_PER_WINDOW="1000000",
         METRICS_TOKEN=METRICS_TOKEN,
+        TASKS_MAX_PER_USER="1000000",
     )  # fmt: skip
     with contextlib.ExitStack() as stack:
         replicas = ReplicaSet(env, log_dir / "replicas", stack)

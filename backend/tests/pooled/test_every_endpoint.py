@@ -98,8 +98,24 @@ class Walk:
             self.call(404, "GET", "/tasks/{task_id}", task_id=task["id"], headers=auth)
             self.call(200, "GET", "/health")
             self.call(200, "GET", "/health/live")
+        # One server process: the worker that revokes refuses the old token at once.
+        change = {"current_password": PASSWORD, "new_password": NEW_PASSWORD}
+        changed = self.call(200, "POST", "/users/me/password", headers=auth, json=change)
+        self.call(401, "GET", "/users/me", headers=auth)
+        if changed.status_code != 200:
+            return  # recorded; the rest needs the new token
+        auth = {"Authorization": f"Bearer {changed.json()['access_token']}"}
+        self.call(204, "POST", "/auth/logout-all", headers=auth)
+        self.call(401, "GET", "/users/me", headers=auth)
+        again = self.call(200, "POST", "/auth/login", json={**creds, "password": NEW_PASSWORD})
+        if again.status_code != 200:
+            return
+        auth = {"Authorization": f"Bearer {again.json()['access_token']}"}
         self.call(204, "DELETE", "/users/me", headers=auth)
         self.call(401, "GET", "/users/me", headers=auth)
+
+
+NEW_PASSWORD = "a new password, as long as the old"
 
 
 def operations(client: httpx.Client) -> set[tuple[str, str]]:

@@ -24,6 +24,7 @@ from hypothesis import HealthCheck, given, seed, settings
 from hypothesis.errors import Unsatisfiable
 from schemathesis import GenerationMode
 
+from tests.api.accounts import quick_user
 from tests.security.leaks import leaks
 from tests.support.server import Server
 from tests.support.users import signup_and_login
@@ -35,7 +36,7 @@ MAX_EXAMPLES = 20
 @pytest.mark.slow
 @pytest.mark.parametrize("mode", [GenerationMode.POSITIVE, GenerationMode.NEGATIVE])
 def test_api_conforms_and_never_fails(
-    mode: GenerationMode, live_server: Server, run_secrets: dict[str, str]
+    mode: GenerationMode, live_server: Server, run_secrets: dict[str, str], database_url: str
 ) -> None:
     schema = schemathesis.openapi.from_url(live_server.url + "/openapi.json")
     operations = [result.ok() for result in schema.get_all_operations()]
@@ -44,8 +45,13 @@ def test_api_conforms_and_never_fails(
     with httpx.Client(base_url=live_server.url, timeout=30) as c:
         user = signup_and_login(c)
         task_id = c.post("/tasks", json={"title": "fuzz target"}, headers=user.headers).json()["id"]
-        # DELETE /users/me would end the fuzzing user's account: it gets accounts of its own.
-        throwaways = (signup_and_login(c).headers for _ in itertools.count())
+        # DELETE /users/me, log-out everywhere and a password change would end the fuzzing
+        # user's account or tokens: they get accounts of their own.
+        # (Made with a cheap hash, like tests/api's quick users: one Argon2 sign-up each
+        # would add seconds per example.)
+        throwaways = (quick_user(c, database_url).headers for _ in itertools.count())
+        ending = {("DELETE", "/users/me"), ("POST", "/auth/logout-all"),
+                  ("POST", "/users/me/password")}  # fmt: skip
 
         def no_secrets(ctx: Any, response: schemathesis.Response, case: Any) -> None:
             found = leaks(response.content.decode(errors="replace"), run_secrets)
@@ -75,7 +81,7 @@ def test_api_conforms_and_never_fails(
                     # The fuzzer repeats keys across bodies: that is a 422 by design
                     # (tests/api/test_task_limits.py), not valid data rejected.
                     case.headers[name] = uuid.uuid4().hex
-                if case.method == "DELETE" and case.path == "/users/me":
+                if (case.method, case.path) in ending:
                     headers = next(throwaways)
                 response = case.call_and_validate(headers=headers, additional_checks=[no_secrets])
                 answers[response.status_code] += 1

@@ -5,13 +5,15 @@ Responses are checked as they arrive (conftest's `client`, the fuzz check). This
 last among the security tests, so its scan of the log directory covers every server the run
 started: the live server, the fault servers of tests/reliability, and the ones started here
 to provoke the log lines most likely to leak (a failed start-up on a wrong database password,
-an outage at DEBUG level, failed log-ins, invalid sign-ups), in text and in JSON (the image's
-format), where a secret would appear JSON-escaped (leaks.spellings).
+an outage at DEBUG level, failed log-ins, invalid sign-ups, a signing secret generated in the
+database at DEBUG level), in text and in JSON (the image's format), where a secret would appear
+JSON-escaped (leaks.spellings).
 """
 
 from __future__ import annotations
 
 import json
+import uuid
 from pathlib import Path
 
 import httpx
@@ -19,6 +21,7 @@ import pytest
 from sqlalchemy.engine import make_url
 
 from tests.security.leaks import GUESSED_PASSWORD, USER_PASSWORD, assert_no_leaks
+from tests.support.database import create_database, migrate, query
 from tests.support.metrics import METRICS_TOKEN
 from tests.support.server import Server, base_env, run_server
 from tests.support.tcp_proxy import TcpProxy
@@ -107,6 +110,37 @@ def test_an_outage_at_debug_level_logs_no_secret(
     assert any(e["logger"] == "aido.access" for e in entries)
     assert_no_leaks("/metrics", [metrics.text], run_secrets)
     assert_no_leaks(f"{server.log_path.name}", [log], run_secrets)
+
+
+@pytest.mark.slow
+def test_a_generated_signing_secret_is_never_logged_or_answered(
+    pg_admin_url: str, log_dir: Path, run_secrets: dict[str, str]
+) -> None:
+    url = create_database(pg_admin_url, f"aido_gen_secret_{uuid.uuid4().hex[:8]}")
+    migrate(url)
+    env = base_env(DATABASE_URL=url, LOG_LEVEL="DEBUG")  # no JWT_SECRET: the database's
+    with run_server(env, log_dir) as server:
+        [(generated,)] = query(url, "SELECT secret FROM signing_secret")
+        assert isinstance(generated, str) and len(generated) >= 64
+        watched = {**run_secrets, "generated JWT secret": generated}
+
+        def check(response: httpx.Response) -> None:
+            response.read()
+            assert_no_leaks(f"the response to {response.request.url.path}",
+                            [response.text, str(response.headers)], watched)  # fmt: skip
+
+        with httpx.Client(base_url=server.url, timeout=30, event_hooks={"response": [check]}) as c:
+            exercise(c)
+            user = signup_and_login(c, password=USER_PASSWORD)
+            c.post(
+                "/users/me/password",
+                headers=user.headers,
+                json={"current_password": USER_PASSWORD, "new_password": GUESSED_PASSWORD},
+            )
+            c.post("/auth/logout-all", headers=user.headers)  # fmt: skip
+        log = server.log()
+    assert "signing tokens with the secret stored in the database (generated now" in log
+    assert_no_leaks(f"log {server.log_path.name}", [log], watched)
 
 
 def test_no_log_of_the_run_holds_a_secret(

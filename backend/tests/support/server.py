@@ -30,7 +30,12 @@ class Server:
 
 
 def base_env(**overrides: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("DB_", "JWT_", "LOGIN_"))}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("DB_", "JWT_", "LOGIN_", "SIGNUP_", "PASSWORD_HASH_", "TOKEN_"))
+    }
+    env.pop("WEB_CONCURRENCY", None)
     env.pop("DATABASE_URL", None)
     env.pop("DATABASE_DIRECT_URL", None)
     env["AIDO_ENV_FILE"] = ""  # the developer's .env never leaks into a test

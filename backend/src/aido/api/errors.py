@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable
 from typing import Any
@@ -14,6 +15,7 @@ from aido.api.json import JSONBytes, json_response
 from aido.api.security_headers import SECURITY_HEADERS
 from aido.core.logging import current_request_id
 from aido.core.metrics import RefusalReason, count_refusal
+from aido.core.password_hashing import HashingBusy
 from aido.crud.task_errors import (
     IdempotencyKeyReused,
     SearchTimedOut,
@@ -21,6 +23,8 @@ from aido.crud.task_errors import (
     TaskLimitReached,
     TooManySearches,
 )
+from aido.crud.throttle import Throttled
+from aido.crud.users import AccountGone, EmailTaken, PasswordChangedMeanwhile
 from aido.db.errors import DatabaseUnavailable
 
 log = logging.getLogger("aido.api")
@@ -66,6 +70,50 @@ async def _database_unavailable(request: Request, exc: Exception) -> JSONBytes:
         "The database is unavailable; retry later.",
         {"Retry-After": str(exc.retry_after)},
     )
+
+
+# Domain errors of the data layer and core, as (status, detail, headers).
+BEARER = {"WWW-Authenticate": "Bearer"}
+DOMAIN_ERRORS: dict[type[Exception], tuple[int, str, dict[str, str] | None]] = {
+    EmailTaken: (409, "An account with this email already exists", None),
+    AccountGone: (401, "Could not validate credentials", BEARER),
+    PasswordChangedMeanwhile: (409, "The password was changed by another request; retry", None),
+}
+
+
+async def _domain_error(request: Request, exc: Exception) -> JSONBytes:
+    status, detail, headers = DOMAIN_ERRORS[type(exc)]
+    return error(status, detail, headers)
+
+
+# A refusal is held this long before it is sent (never longer than Retry-After). It costs no
+# CPU, and a client that floods without waiting for Retry-After (16 connections sending
+# sign-ups in a loop) then sends a few requests a second instead of hundreds that take the
+# event loop from everyone else (bench/README.md, sign-up flood).
+REFUSAL_DELAY_SECONDS = 1.0
+
+
+# What each throttle refuses (crud.throttle.admit's `what`), as /metrics counts it.
+THROTTLE_REFUSALS: dict[str, RefusalReason] = {
+    "failed log-ins": "login_throttled",
+    "sign-ups from this address": "signup_throttled",
+    "password change attempts": "password_change_throttled",
+}
+
+
+async def _throttled(request: Request, exc: Exception) -> JSONBytes:
+    assert isinstance(exc, Throttled)
+    count_refusal(THROTTLE_REFUSALS[exc.what])
+    await asyncio.sleep(min(REFUSAL_DELAY_SECONDS, exc.retry_after))
+    return error(429, f"Too many {exc.what}; try again later",
+                 {"Retry-After": str(exc.retry_after)})  # fmt: skip
+
+
+async def _hashing_busy(request: Request, exc: Exception) -> JSONBytes:
+    assert isinstance(exc, HashingBusy)
+    count_refusal("hashing_busy")
+    return error(503, "Too many password checks at once; retry later.",
+                 {"Retry-After": str(exc.retry_after)})  # fmt: skip
 
 
 async def _unexpected(request: Request, exc: Exception) -> JSONBytes:
@@ -131,4 +179,8 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(DatabaseUnavailable, _database_unavailable)
     for task_error in TASK_ERRORS:
         app.add_exception_handler(task_error, _task_error)
+    for domain_error in DOMAIN_ERRORS:
+        app.add_exception_handler(domain_error, _domain_error)
+    app.add_exception_handler(Throttled, _throttled)
+    app.add_exception_handler(HashingBusy, _hashing_busy)
     app.add_exception_handler(Exception, _unexpected)

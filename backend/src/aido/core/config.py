@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 from functools import lru_cache
@@ -17,13 +18,16 @@ log = logging.getLogger("aido.config")
 
 # backend/src/aido/core/config.py -> the repository root, where `.env` lives.
 PROJECT_ROOT = Path(__file__).resolve().parents[4]
-# Documented in .env.example: accepted with a loud warning so a fresh clone runs, refused
-# nowhere else. Any other secret must be at least 32 bytes.
-DEV_JWT_SECRET = "dev-only-insecure-jwt-secret-do-not-deploy"  # noqa: S105 - the documented dev default
+# Unset, tokens are signed with a random secret stored in the database (crud.signing_secret).
 MIN_JWT_SECRET_BYTES = 32
 # A bearer token for /metrics: long enough that guessing it over the network is hopeless.
 MIN_METRICS_TOKEN_BYTES = 32
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+# SHA-256 of secrets that have been published (an old development default in this repository's
+# history): refused like a short one, because anyone can mint tokens with them.
+PUBLISHED_JWT_SECRETS = frozenset(
+    {"a44326e2f09c13ebb382c925c8981cfb1e403d0f3860ab702519ada9a7872df4"}
+)
 
 PositiveFloat = Annotated[float, Field(gt=0)]
 PositiveInt = Annotated[int, Field(gt=0)]
@@ -47,8 +51,12 @@ class Settings(BaseSettings):
     DATABASE_URL: str
     # Optional: the direct (non-pooler) URL for migrations; derived from DATABASE_URL if unset.
     DATABASE_DIRECT_URL: str | None = None
-    JWT_SECRET: str = DEV_JWT_SECRET
+    # None: the secret stored in the database, generated there once (see README).
+    JWT_SECRET: str | None = None
     JWT_EXPIRE_MINUTES: PositiveInt = 60
+    # A worker refuses a revoked token at most this long after the revocation was answered.
+    TOKEN_REVOCATION_SECONDS: PositiveFloat = 1.0
+    LOGIN_DEVICE_TOKEN_DAYS: PositiveInt = 90
     API_HOST: str = "127.0.0.1"
     API_PORT: Annotated[int, Field(ge=1, le=65535)] = 8000
     FRONTEND_URL: str = "http://localhost:3000"
@@ -81,6 +89,19 @@ class Settings(BaseSettings):
     LOGIN_MAX_FAILURES: PositiveInt = 10
     LOGIN_MAX_FAILURES_PER_CLIENT: PositiveInt = 50
     LOGIN_WINDOW_SECONDS: PositiveInt = 60
+    LOGIN_MAX_FAILURES_PER_EMAIL: PositiveInt = 100
+    LOGIN_EMAIL_WINDOW_SECONDS: PositiveInt = 3600
+    SIGNUP_MAX_PER_CLIENT: PositiveInt = 20
+    SIGNUP_WINDOW_SECONDS: PositiveInt = 3600
+    # Argon2 hashes running at once per process (None: usable CPUs / WEB_CONCURRENCY, at
+    # least 1); a request waits up to PASSWORD_HASH_MAX_WAIT_SECONDS for a slot, then 503.
+    PASSWORD_HASH_CONCURRENCY: PositiveInt | None = None
+    PASSWORD_HASH_MAX_WAIT_SECONDS: PositiveFloat = 2.0
+    # Linux: hashes start under SCHED_IDLE (requests take the CPU first) and one still running
+    # after a second goes on at this nice value; 0 turns both off (core/password_hashing.py).
+    PASSWORD_HASH_NICE: Annotated[int, Field(ge=0, le=19)] = 10
+    # uvicorn workers of `python -m aido` (read here to size the per-process hashing bound).
+    WEB_CONCURRENCY: PositiveInt | None = None
 
     # The HTTP server of `python -m aido` (uvicorn with aido.http_guard): what one connection
     # may hold. The request line and headers must arrive within HTTP_HEADER_TIMEOUT of the
@@ -128,11 +149,22 @@ class Settings(BaseSettings):
             )
         return value
 
+    @field_validator("WEB_CONCURRENCY", "PASSWORD_HASH_CONCURRENCY", mode="before")
+    @classmethod
+    def _empty_is_unset(cls, value: object) -> object:
+        return None if value == "" else value
+
     @field_validator("JWT_SECRET")
     @classmethod
-    def _check_secret(cls, value: str) -> str:
-        if value == DEV_JWT_SECRET:
-            return value
+    def _check_secret(cls, value: str | None) -> str | None:
+        if not value:
+            return None  # `JWT_SECRET=` (as compose passes an empty value) means unset
+        if hashlib.sha256(value.encode()).hexdigest() in PUBLISHED_JWT_SECRETS:
+            raise ValueError(
+                "is a value published in this project's history: anyone can sign tokens with "
+                "it; unset it (the database then holds a generated one) or generate one with "
+                "`python -c 'import secrets; print(secrets.token_urlsafe(48))'`"
+            )
         if len(value.encode()) < MIN_JWT_SECRET_BYTES:
             raise ValueError(
                 f"is shorter than {MIN_JWT_SECRET_BYTES} bytes; generate one with "
@@ -168,10 +200,6 @@ class Settings(BaseSettings):
         if not value.startswith(("http://", "https://")):
             raise ValueError("must be an origin such as https://app.example.com")
         return value.rstrip("/")
-
-    @property
-    def uses_dev_secret(self) -> bool:
-        return self.JWT_SECRET == DEV_JWT_SECRET
 
     @property
     def redacted_database_url(self) -> str:

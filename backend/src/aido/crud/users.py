@@ -1,23 +1,47 @@
-"""User statements: each is one round trip and safe to repeat after a dropped connection."""
+"""User statements: each is one round trip and safe to repeat after a dropped connection.
+
+Emails arrive normalised (models.user.normalize_email) and are stored that way, so they are
+compared by equality, on the unique index.
+"""
 
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
-from fastapi import HTTPException, status
-from sqlalchemy import delete, func, select
+from sqlalchemy import (
+    BigInteger,
+    Integer,
+    Text,
+    bindparam,
+    delete,
+    func,
+    literal_column,
+    select,
+    update,
+)
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from aido.api.deps import UNAUTHORIZED
 from aido.core.metrics import count_unknown_outcome
-from aido.db.session import Database, Row
+from aido.core.revocation import RevocationBatch
+from aido.db.session import Database, Prepared, RawConnection, Row
 from aido.models.user import User
 
 user_t = User.__table__  # type: ignore[attr-defined]
 PUBLIC = (user_t.c.id, user_t.c.email, user_t.c.created_at)
 
-EMAIL_TAKEN = HTTPException(status.HTTP_409_CONFLICT, "An account with this email already exists")
+
+class EmailTaken(Exception):
+    """Another account has this (normalised) email."""
+
+
+class AccountGone(Exception):
+    """The token's user no longer exists (the account was deleted)."""
+
+
+class PasswordChangedMeanwhile(Exception):
+    """Another request changed the password between the check and the update."""
 
 
 async def create_user(db: Database, *, email: str, hashed_password: str) -> Row:
@@ -38,28 +62,46 @@ async def create_user(db: Database, *, email: str, hashed_password: str) -> Row:
         # The email is taken: by someone else (409), or by our own earlier attempt whose
         # answer was lost with its connection (then the account is ours: 201).
         existing = (
-            (await conn.execute(select(*PUBLIC).where(func.lower(user_t.c.email) == email)))
-            .mappings()
-            .first()
+            (await conn.execute(select(*PUBLIC).where(user_t.c.email == email))).mappings().first()
         )
         if existing is not None and existing["id"] == user_id:
             count_unknown_outcome("user_create", already_done=True)
             return dict(existing)
-        raise EMAIL_TAKEN
+        raise EmailTaken
 
     return await db.run(op)
 
 
+_CREDENTIALS = Prepared(
+    select(user_t.c.id, user_t.c.hashed_password, user_t.c.token_generation).where(
+        user_t.c.email == bindparam("email")
+    )
+)
+
+
 async def get_credentials(db: Database, *, email: str) -> Row | None:
-    # lower(email) matches the unique index, so this is an index lookup.
-    stmt = select(user_t.c.id, user_t.c.hashed_password).where(func.lower(user_t.c.email) == email)
-    return await db.fetch_one(stmt)
+    """id, hashed_password and token_generation of the account with this email."""
+    return await db.fetch_one(_CREDENTIALS, {"email": email})
+
+
+_PASSWORD = Prepared(
+    select(user_t.c.hashed_password, user_t.c.token_generation).where(
+        user_t.c.id == bindparam("user_id")
+    )
+)
+
+
+async def get_password_hash(db: Database, *, user_id: uuid.UUID) -> Row:
+    row = await db.fetch_one(_PASSWORD, {"user_id": user_id})
+    if row is None:
+        raise AccountGone
+    return row
 
 
 async def get_user(db: Database, *, user_id: uuid.UUID) -> Row:
     row = await db.fetch_one(select(*PUBLIC).where(user_t.c.id == user_id))
     if row is None:
-        raise UNAUTHORIZED  # the token's user was deleted
+        raise AccountGone
     return row
 
 
@@ -75,10 +117,91 @@ async def delete_user(db: Database, *, user_id: uuid.UUID) -> None:
         return deleted or attempt > 0
 
     if not await db.run(op):
-        raise UNAUTHORIZED
+        raise AccountGone
 
 
 async def ensure_exists(db: Database, *, user_id: uuid.UUID) -> None:
     """The slow path after a miss: a deleted user's token gets 401, not 404."""
     if await db.fetch_one(select(user_t.c.id).where(user_t.c.id == user_id)) is None:
-        raise UNAUTHORIZED
+        raise AccountGone
+
+
+# pg_current_xact_id() is xid8 (PostgreSQL 13+): the 64-bit transaction id, as bigint.
+_XACT_ID = func.pg_current_xact_id().cast(Text).cast(BigInteger)
+_REVOKED: dict[str, Any] = {
+    "token_generation": user_t.c.token_generation + literal_column("1"),
+    "tokens_revoked_at": func.now(),
+    "tokens_revoked_xid": _XACT_ID,
+}
+_REVOKE = Prepared(
+    update(user_t)
+    .where(user_t.c.id == bindparam("user_id"))
+    .values(**_REVOKED)
+    .returning(user_t.c.token_generation)
+)
+
+
+async def revoke_tokens(db: Database, *, user_id: uuid.UUID) -> int:
+    """Revokes every token of the user issued so far; the new generation."""
+    row = await db.fetch_one(_REVOKE, {"user_id": user_id})
+    if row is None:
+        raise AccountGone
+    return int(row["token_generation"])
+
+
+_CHANGE_PASSWORD = Prepared(
+    update(user_t)
+    .where(user_t.c.id == bindparam("user_id"), user_t.c.hashed_password == bindparam("old"))
+    .values(hashed_password=bindparam("new"), **_REVOKED)
+    .returning(user_t.c.token_generation)
+)
+
+
+async def change_password(db: Database, *, user_id: uuid.UUID, old_hash: str, new_hash: str) -> int:
+    """Sets the new hash if the password is still the one the caller checked, revoking every
+    token issued so far; the new generation."""
+    params = {"user_id": user_id, "old": old_hash, "new": new_hash}
+
+    async def op(conn: RawConnection, attempt: int) -> int:
+        rows = await _CHANGE_PASSWORD.execute(conn, params)
+        if rows:
+            return int(rows[0]["token_generation"])
+        current = await _PASSWORD.execute(conn, {"user_id": user_id})
+        if not current:
+            raise AccountGone
+        if attempt > 0 and current[0]["hashed_password"] == new_hash:
+            return int(current[0]["token_generation"])  # our own update, its answer lost
+        raise PasswordChangedMeanwhile
+
+    return await db.run_raw(op)
+
+
+# One row even when nobody revoked anything: the watermark comes with every read. Its snapshot
+# is the statement's own, so every transaction below xmin is visible to the same read.
+_WATERMARK = select(
+    func.pg_snapshot_xmin(func.pg_current_snapshot()).cast(Text).cast(BigInteger).label("xmin")
+).subquery()
+_READ = select(_WATERMARK.c.xmin, user_t.c.id, user_t.c.token_generation).select_from(_WATERMARK)
+_REVOCATIONS_SINCE = Prepared(
+    _READ.outerjoin(user_t, user_t.c.tokens_revoked_xid >= bindparam("since", type_=BigInteger()))
+)
+_REVOCATIONS_WITHIN = Prepared(
+    _READ.outerjoin(
+        user_t,
+        user_t.c.tokens_revoked_at
+        > func.now()
+        - literal_column("interval '1 second'") * bindparam("seconds", type_=Integer()),
+    )
+)
+
+
+async def revocations_since(
+    db: Database, since: int | None, *, lifetime_seconds: int
+) -> RevocationBatch:
+    """Revocations by transactions from `since` on, or (since=None) within the lifetime."""
+    if since is None:
+        rows = await db.fetch_all(_REVOCATIONS_WITHIN, {"seconds": lifetime_seconds})
+    else:
+        rows = await db.fetch_all(_REVOCATIONS_SINCE, {"since": since})
+    floors = [(r["id"], int(r["token_generation"])) for r in rows if r["id"] is not None]
+    return RevocationBatch(watermark=int(rows[0]["xmin"]), floors=floors)

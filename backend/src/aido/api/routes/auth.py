@@ -1,21 +1,30 @@
-"""Sign-up and log-in."""
+"""Sign-up, log-in and log-out everywhere.
+
+Log-in limits (README "Log-in limits"): an attempt is counted before its password is checked,
+on keys chosen by who is asking. A device that proves an earlier log-in to the account (its
+device token) is counted alone, so an attack on the email from elsewhere never locks it out.
+Any other client is counted per (email, client address), per client address, and per email
+over all such clients, where failures beyond LOGIN_MAX_FAILURES are spaced out progressively.
+"""
 
 from __future__ import annotations
 
+import ipaddress
 from typing import Any
 
 import orjson
-from fastapi import APIRouter, HTTPException, Request, status
+from fastapi import APIRouter, HTTPException, Request, Response, status
 from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
-from starlette.concurrency import run_in_threadpool
 
-from aido.api.deps import SessionDep, SettingsDep
+from aido.api.accounts import DEVICE_COOKIE, NO_STORE, accounts_of, token_response
+from aido.api.deps import CurrentUserId, SessionDep, SettingsDep
 from aido.api.json import JSONBytes, json_response
 from aido.api.responses import errors
-from aido.core.metrics import count_refusal
-from aido.core.security import create_access_token, hash_password, verify_password
-from aido.crud import login_throttle, users
+from aido.core.config import Settings
+from aido.core.password_hashing import HashingBusy
+from aido.crud import throttle, users
+from aido.crud.throttle import Rule
 from aido.models.user import Token, UserCreate, UserLogin, UserPublic
 
 router = APIRouter(prefix="/auth", tags=["auth"])
@@ -34,8 +43,9 @@ _LOGIN_BODY = {
                 "type": "object",
                 "required": ["email", "password"],
                 "properties": {
-                    "email": {"type": "string", "format": "email"},
+                    "email": {"type": "string", "format": "email", "maxLength": 320},
                     "password": {"type": "string", "minLength": 1, "maxLength": 128},
+                    "device_token": {"type": "string", "maxLength": 1024},
                 },
                 "additionalProperties": False,
             },
@@ -49,6 +59,7 @@ _LOGIN_BODY = {
                     "username": {"type": "string", "description": "The account's email"},
                     "password": {"type": "string"},
                     "grant_type": {"type": "string", "enum": ["password"]},
+                    "device_token": {"type": "string"},
                 },
             }
         },
@@ -56,15 +67,37 @@ _LOGIN_BODY = {
 }
 
 
+def client_address(request: Request) -> str:
+    """The client's address, as uvicorn sets it: X-Forwarded-For counts only when the peer is
+    one of FORWARDED_ALLOW_IPS. An IPv6 client counts as its /64, which one host gets whole."""
+    host = request.client.host if request.client else ""
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return host or "unknown"
+    if isinstance(address, ipaddress.IPv6Address):
+        if address.ipv4_mapped is not None:
+            return str(address.ipv4_mapped)
+        return str(ipaddress.ip_network(f"{address}/64", strict=False))
+    return str(address)
+
+
 @router.post(
     "/signup",
     status_code=201,
     response_model=UserPublic,
     summary="Create an account",
-    responses=errors(409, 413, 422, 503),
+    description="Limited per client address (SIGNUP_MAX_PER_CLIENT per SIGNUP_WINDOW_SECONDS).",
+    responses=errors(409, 413, 422, 429, 503),
 )
-async def signup(user_in: UserCreate, db: SessionDep) -> JSONBytes:
-    hashed = await run_in_threadpool(hash_password, user_in.password)
+async def signup(
+    user_in: UserCreate, request: Request, db: SessionDep, settings: SettingsDep
+) -> JSONBytes:
+    rule = Rule(settings.SIGNUP_MAX_PER_CLIENT, settings.SIGNUP_WINDOW_SECONDS)
+    signup_key = throttle.key("signup-client", client_address(request))
+    # Counted before the hash, so a flood from one address costs no Argon2 beyond its limit.
+    await throttle.admit(db, rules={signup_key: rule}, what="sign-ups from this address")
+    hashed = await accounts_of(request).hashing.hash(user_in.password)
     row = await users.create_user(db, email=str(user_in.email), hashed_password=hashed)
     return json_response(row, 201)
 
@@ -77,10 +110,10 @@ async def _read_credentials(request: Request) -> UserLogin:
         if content_type == _FORM:
             form = await request.form()
             data = {"email": form.get("username"), "password": form.get("password")}
-            loc: tuple[str, ...] = ("body",)
+            if form.get("device_token"):
+                data["device_token"] = form.get("device_token")
         else:
             data = orjson.loads(await request.body())
-            loc = ("body",)
         return UserLogin.model_validate(data)
     except orjson.JSONDecodeError:
         raise RequestValidationError(
@@ -89,8 +122,29 @@ async def _read_credentials(request: Request) -> UserLogin:
         ) from None  # fmt: skip
     except ValidationError as exc:
         raise RequestValidationError(
-            [{"loc": (*loc, *e["loc"]), "msg": e["msg"], "type": e["type"]} for e in exc.errors()]
-        ) from None
+            [{"loc": ("body", *e["loc"]), "msg": e["msg"], "type": e["type"]}
+             for e in exc.errors()]
+        ) from None  # fmt: skip
+
+
+def login_rules(
+    settings: Settings, *, email: str, client: str, device_id: str | None
+) -> tuple[dict[str, Rule], list[str]]:
+    """The keys a log-in attempt is counted on, and those of them a success only refunds
+    (the others it resets)."""
+    per_window = Rule(settings.LOGIN_MAX_FAILURES, settings.LOGIN_WINDOW_SECONDS)
+    if device_id is not None:
+        return {throttle.key("login-device", device_id): per_window}, []
+    client_key = throttle.key("login-client", client)
+    return {
+        throttle.key("login-email-client", email, client): per_window,
+        client_key: Rule(settings.LOGIN_MAX_FAILURES_PER_CLIENT, settings.LOGIN_WINDOW_SECONDS),
+        throttle.key("login-email", email): Rule(
+            settings.LOGIN_MAX_FAILURES_PER_EMAIL,
+            settings.LOGIN_EMAIL_WINDOW_SECONDS,
+            delay_after=settings.LOGIN_MAX_FAILURES,
+        ),
+    }, [client_key]
 
 
 @router.post(
@@ -102,32 +156,45 @@ async def _read_credentials(request: Request) -> UserLogin:
 )
 async def login(request: Request, db: SessionDep, settings: SettingsDep) -> JSONBytes:
     creds = await _read_credentials(request)
+    accounts = accounts_of(request)
     email = str(creds.email)
-    client = request.client.host if request.client else None
-    keys = login_throttle.keys_for(email=email, client=client)
-    limits = {
-        "email": settings.LOGIN_MAX_FAILURES,
-        "client": settings.LOGIN_MAX_FAILURES_PER_CLIENT,
-    }
-    window = settings.LOGIN_WINDOW_SECONDS
-    wait = await login_throttle.seconds_until_allowed(db, keys=keys, limits=limits, window=window)
-    if wait:
-        count_refusal("login_throttled")
-        raise HTTPException(
-            status.HTTP_429_TOO_MANY_REQUESTS,
-            "Too many failed log-ins; try again later",
-            headers={"Retry-After": str(wait)},
-        )
     row = await users.get_credentials(db, email=email)
+    device_id = None
+    if row is not None:
+        device_id = accounts.tokens.device_id(
+            creds.device_token or request.cookies.get(DEVICE_COOKIE),
+            user_id=row["id"],
+            generation=row["token_generation"],
+        )
+    rules, refunded = login_rules(
+        settings, email=email, client=client_address(request), device_id=device_id
+    )
+    await throttle.admit(db, rules=rules, what="failed log-ins")
     hashed = row["hashed_password"] if row else None
-    # An unknown email still costs one Argon2 verification: both failures look alike.
-    if not await run_in_threadpool(verify_password, creds.password, hashed) or row is None:
-        await login_throttle.record_failure(db, keys=keys, window=window)
+    try:
+        # An unknown email still costs one Argon2 verification: both failures look alike.
+        valid = await accounts.hashing.verify(creds.password, hashed)
+    except HashingBusy:
+        await throttle.forgive(db, reset=[], refund=list(rules))  # not checked: not counted
+        raise
+    if not valid or row is None:
         raise BAD_CREDENTIALS
-    await login_throttle.clear(db, key=keys["email"])
-    issued = create_access_token(
-        row["id"], secret=settings.JWT_SECRET, expire_minutes=settings.JWT_EXPIRE_MINUTES
-    )
-    return json_response(
-        {"access_token": issued.token, "token_type": "bearer", "expires_in": issued.expires_in}
-    )
+    await throttle.forgive(db, reset=[k for k in rules if k not in refunded], refund=refunded)
+    return token_response(
+        request, accounts, user_id=row["id"], generation=row["token_generation"],
+        device_id=device_id,
+    )  # fmt: skip
+
+
+@router.post(
+    "/logout-all",
+    status_code=204,
+    summary="Log out everywhere: revoke every token of the caller, this one included",
+    description="Every access token and device token issued before this call is refused "
+    "from then on (by other workers and replicas within TOKEN_REVOCATION_SECONDS).",
+    responses=errors(401, 503),
+)
+async def logout_all(request: Request, user_id: CurrentUserId, db: SessionDep) -> Response:
+    generation = await users.revoke_tokens(db, user_id=user_id)
+    accounts_of(request).revocations.note(user_id, generation)
+    return Response(status_code=204, headers=NO_STORE)
