@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import sys
 import time
 from pathlib import Path
 
@@ -45,8 +46,13 @@ def test_database_that_comes_up_late(database_url: str, jwt_secret: str, log_dir
         proxy.close()
 
 
+@pytest.mark.parametrize(
+    "command",
+    [None, [sys.executable, "-m", "aido"]],
+    ids=["uvicorn aido.main:app", "python -m aido (migrates in a child)"],
+)
 def test_database_that_never_answers_stops_start_up_clearly(
-    database_url: str, jwt_secret: str, log_dir: Path
+    database_url: str, jwt_secret: str, log_dir: Path, command: list[str] | None
 ) -> None:
     target = make_url(database_url)
     proxy = TcpProxy(target.host or "127.0.0.1", target.port or 5432)  # never started
@@ -56,12 +62,14 @@ def test_database_that_never_answers_stops_start_up_clearly(
         DB_STARTUP_TIMEOUT="2",
     )
     started = time.monotonic()
-    with run_server(env, log_dir / "never", wait=False) as server:
+    name = "never" if command is None else "never-serve"
+    with run_server(env, log_dir / name, wait=False, command=command) as server:
         code = server.process.wait(timeout=30)
         log = server.log()
     assert code == 3
     assert time.monotonic() - started < 20
     assert "start-up failed: database at postgresql+psycopg://postgres:***@127.0.0.1" in log
+    assert log.count("start-up failed") == 1, log
     assert "Traceback" not in log
     assert target.password not in log
 
