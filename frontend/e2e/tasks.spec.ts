@@ -143,6 +143,8 @@ test("filter by completed, search, sort, and load more over next_cursor", async 
   // looks for the box to read its new state, and the box may already be gone with its row.
   await page.getByRole("checkbox", { name: /Task 24/ }).click();
   await expect.poll(() => titles(page)).not.toContain("Task 24");
+  await page.getByRole("radio", { name: "Done" }).check();
+  await expect.poll(() => titles(page)).toContain("Task 24");
 
   await page.getByRole("radio", { name: "All" }).check();
   await page.getByLabel("Search").fill("MILK");
