@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import secrets
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import httpx
@@ -12,10 +12,12 @@ import pytest
 
 from aido.testing.postgres import NoDatabaseError
 from tests.support.database import create_database, migrate, truncate_all
+from tests.support.in_process import serve_in_process, settings_from
 from tests.support.server import Server, base_env, run_server
 from tests.support.suite_database import SuiteDatabase, needed_by, planned_source
 
 SUITE_DATABASE = pytest.StashKey[SuiteDatabase]()
+ResponseCheck = Callable[[httpx.Response], None]
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -102,10 +104,38 @@ def live_server(server_env: dict[str, str], log_dir: Path) -> Iterator[Server]:
         yield server
 
 
+@pytest.fixture(scope="session")
+def in_process_app(server_env: dict[str, str]) -> Iterator[httpx.Client]:
+    """The app in this process, with the settings of live_server (tests/support/in_process.py)."""
+    with serve_in_process(settings_from(server_env)) as app_client:
+        yield app_client
+
+
 @pytest.fixture
-def client(live_server: Server) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=live_server.url, timeout=30) as c:
-        yield c
+def response_checks() -> list[ResponseCheck]:
+    """Called with every answer `client` receives; a folder's conftest adds its own checks."""
+    return []
+
+
+@pytest.fixture
+def client(
+    request: pytest.FixtureRequest, database_url: str, response_checks: list[ResponseCheck]
+) -> Iterator[httpx.Client]:
+    """The API: the suite's server process (live_server), or, for a test marked `in_process`,
+    the app in this process. Same settings, same database, same checks of every answer."""
+    hooks: dict[str, list[ResponseCheck]] = {"response": response_checks}
+    if request.node.get_closest_marker("in_process") is None:
+        server: Server = request.getfixturevalue("live_server")
+        with httpx.Client(base_url=server.url, timeout=30, event_hooks=hooks) as c:
+            yield c
+        return
+    app_client: httpx.Client = request.getfixturevalue("in_process_app")
+    app_client.cookies.clear()  # one client for the session: no test sees another's cookies
+    app_client.event_hooks = hooks  # type: ignore[assignment]
+    try:
+        yield app_client
+    finally:
+        app_client.event_hooks = {}
 
 
 @pytest.fixture(autouse=True)

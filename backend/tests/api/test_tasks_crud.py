@@ -16,6 +16,9 @@ from tests.support.database import query
 from tests.support.task_verbs import on_a_task
 from tests.support.users import UserSession
 
+# Request and answer behaviour only: served in this process (tests/conftest.py: client).
+pytestmark = pytest.mark.in_process
+
 TASK_KEYS = {"id", "title", "description", "completed", "created_at", "updated_at"}
 
 

@@ -18,6 +18,9 @@ from tests.api.errors import assert_422_names
 from tests.api.task_rows import Row, insert_tasks
 from tests.support.users import UserSession
 
+# Request and answer behaviour only: served in this process (tests/conftest.py: client).
+pytestmark = pytest.mark.in_process
+
 N_TASKS = 300
 MAX_PAGES = 50
 BASE = datetime(2026, 1, 1, tzinfo=UTC)
