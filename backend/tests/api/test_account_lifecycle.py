@@ -6,8 +6,8 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from tests.api.accounts import bearer, quick_user
-from tests.api.errors import assert_401, assert_422_names, assert_error
+from tests.support.accounts import bearer, quick_user
+from tests.support.errors import assert_401, assert_422_names, assert_error
 from tests.support.users import PASSWORD, UserSession, unique_email
 
 # Request and answer behaviour only: served in this process (tests/conftest.py: client).

@@ -7,9 +7,9 @@ import uuid
 import httpx
 import pytest
 
-from tests.api.accounts import quick_user
-from tests.api.errors import assert_error
+from tests.support.accounts import quick_user
 from tests.support.database import query
+from tests.support.errors import assert_error
 from tests.support.task_verbs import on_a_task
 
 # Request and answer behaviour only: served in this process (tests/conftest.py: client).

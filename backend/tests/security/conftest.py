@@ -7,7 +7,7 @@ from collections.abc import Callable
 import httpx
 import pytest
 
-from tests.security.leaks import assert_no_leaks, secrets_of_run
+from tests.support.leaks import assert_no_leaks, secrets_of_run
 
 
 @pytest.fixture(scope="session")
