@@ -4,10 +4,14 @@ never cached; an account deleted and signed up again does not revive its old tok
 from __future__ import annotations
 
 import httpx
+import pytest
 
-from tests.api.accounts import bearer, quick_user
-from tests.api.errors import assert_401, assert_422_names, assert_error
+from tests.support.accounts import bearer, quick_user
+from tests.support.errors import assert_401, assert_422_names, assert_error
 from tests.support.users import PASSWORD, UserSession, unique_email
+
+# Request and answer behaviour only: served in this process (tests/conftest.py: client).
+pytestmark = pytest.mark.in_process
 
 NEW_PASSWORD = "a brand new correct horse"
 PROTECTED = (("GET", "/users/me"), ("GET", "/tasks"), ("POST", "/auth/logout-all"))

@@ -7,8 +7,8 @@ import time
 
 import httpx
 
-from tests.api.accounts import quick_user
-from tests.api.errors import assert_401, assert_422_names, assert_error
+from tests.support.accounts import quick_user
+from tests.support.errors import assert_401, assert_422_names, assert_error
 from tests.support.server import Server
 from tests.support.users import PASSWORD, signup_and_login, unique_email
 

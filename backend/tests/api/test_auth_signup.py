@@ -7,9 +7,9 @@ from datetime import datetime
 
 import httpx
 
-from tests.api.accounts import _CHEAP_HASH
-from tests.api.errors import assert_422_names, assert_error
+from tests.support.accounts import _CHEAP_HASH
 from tests.support.database import query
+from tests.support.errors import assert_422_names, assert_error
 from tests.support.server import Server
 from tests.support.users import PASSWORD, unique_email
 

@@ -6,8 +6,8 @@ import uuid
 
 import httpx
 
-from tests.api.accounts import quick_user
-from tests.api.errors import assert_error
+from tests.support.accounts import quick_user
+from tests.support.errors import assert_error
 from tests.support.server import Server
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.api.accounts import quick_user
+from tests.support.accounts import quick_user
 from tests.support.metrics import METRICS_TOKEN, scrape, total, value
 from tests.support.server import Server, run_server
 

@@ -14,7 +14,7 @@ import uuid
 import httpx
 import pytest
 
-from tests.api.accounts import quick_user
+from tests.support.accounts import quick_user
 from tests.support.server import Server
 
 MADE_ID = re.compile(r"[0-9a-f]{32}")

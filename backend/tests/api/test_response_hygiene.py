@@ -10,7 +10,7 @@ import httpx
 import orjson
 import pytest
 
-from tests.api.accounts import quick_user
+from tests.support.accounts import quick_user
 from tests.support.server import Server
 from tests.support.users import UserSession
 

@@ -15,7 +15,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.api.accounts import quick_user
+from tests.support.accounts import quick_user
 from tests.support.database import query
 from tests.support.server import Server, run_server
 from tests.support.users import UserSession

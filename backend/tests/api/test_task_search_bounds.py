@@ -20,7 +20,7 @@ import pytest
 
 from aido.crud.tasks import _list_statement
 from aido.models.task import SortOrder, TaskSort
-from tests.api.accounts import quick_user
+from tests.support.accounts import quick_user
 from tests.support.database import create_database, libpq, migrate, query
 from tests.support.server import Server, run_server
 from tests.support.users import UserSession

@@ -10,11 +10,14 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.api.accounts import quick_user
-from tests.api.errors import assert_422_names, assert_error
+from tests.support.accounts import quick_user
 from tests.support.database import query
+from tests.support.errors import assert_422_names, assert_error
 from tests.support.task_verbs import on_a_task
 from tests.support.users import UserSession
+
+# Request and answer behaviour only: served in this process (tests/conftest.py: client).
+pytestmark = pytest.mark.in_process
 
 TASK_KEYS = {"id", "title", "description", "completed", "created_at", "updated_at"}
 

@@ -5,11 +5,15 @@ from __future__ import annotations
 import uuid
 
 import httpx
+import pytest
 
-from tests.api.accounts import quick_user
-from tests.api.errors import assert_error
+from tests.support.accounts import quick_user
 from tests.support.database import query
+from tests.support.errors import assert_error
 from tests.support.task_verbs import on_a_task
+
+# Request and answer behaviour only: served in this process (tests/conftest.py: client).
+pytestmark = pytest.mark.in_process
 
 
 def test_another_users_task_is_404_on_every_verb_exactly_like_a_missing_one(

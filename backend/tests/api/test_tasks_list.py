@@ -13,10 +13,13 @@ import httpx
 import orjson
 import pytest
 
-from tests.api.accounts import quick_user
-from tests.api.errors import assert_422_names
-from tests.api.task_rows import Row, insert_tasks
+from tests.support.accounts import quick_user
+from tests.support.errors import assert_422_names
+from tests.support.task_rows import Row, insert_tasks
 from tests.support.users import UserSession
+
+# Request and answer behaviour only: served in this process (tests/conftest.py: client).
+pytestmark = pytest.mark.in_process
 
 N_TASKS = 300
 MAX_PAGES = 50

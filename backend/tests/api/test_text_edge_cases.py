@@ -5,10 +5,14 @@ from __future__ import annotations
 import json
 
 import httpx
+import pytest
 
-from tests.api.accounts import quick_user
-from tests.api.errors import assert_error
+from tests.support.accounts import quick_user
+from tests.support.errors import assert_error
 from tests.support.users import PASSWORD, unique_email
+
+# Request and answer behaviour only: served in this process (tests/conftest.py: client).
+pytestmark = pytest.mark.in_process
 
 BAD_TEXT = {"nul": "a\u0000b", "lone-surrogate": "a\ud800b"}
 

@@ -13,8 +13,8 @@ import jwt
 import orjson
 import pytest
 
-from tests.api.accounts import bearer, forge, quick_user
-from tests.api.errors import assert_401
+from tests.support.accounts import bearer, forge, quick_user
+from tests.support.errors import assert_401
 from tests.support.server import base_env, run_server
 from tests.support.users import UserSession
 

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import httpx
+import pytest
 
-from tests.api.accounts import quick_user
-from tests.api.errors import assert_401
+from tests.support.accounts import quick_user
 from tests.support.database import query
+from tests.support.errors import assert_401
 from tests.support.users import PASSWORD
+
+# Request and answer behaviour only: served in this process (tests/conftest.py: client).
+pytestmark = pytest.mark.in_process
 
 
 def test_me_is_the_caller(client: httpx.Client, database_url: str) -> None:

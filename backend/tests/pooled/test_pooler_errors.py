@@ -14,8 +14,8 @@ import psycopg
 import pytest
 
 from aido.testing.pgbouncer import PgBouncer, run_pgbouncer
-from tests.reliability.rig import timed
 from tests.support.database import libpq
+from tests.support.fault_rig import timed
 from tests.support.server import Server, base_env, run_server
 from tests.support.users import signup_and_login
 

@@ -12,8 +12,8 @@ from sqlalchemy.engine import make_url
 from aido.testing.pgbouncer import PgBouncer, run_pgbouncer
 from aido.testing.postgres import Cluster
 from tests.reliability.pooled_rig import POOLED_FAULT_DB, POOLER_SETTINGS, PooledRig
-from tests.reliability.rig import FAULT_DB, FaultRig
 from tests.support.database import create_database, migrate
+from tests.support.fault_rig import FAULT_DB, FaultRig
 from tests.support.tcp_proxy import TcpProxy
 
 

@@ -12,8 +12,8 @@ import httpx
 import pytest
 
 from tests.reliability.pooled_rig import PooledRig
-from tests.reliability.rig import wait_for
-from tests.reliability.traffic import API_OPS, MixedUser, PlainCreator, Worker
+from tests.support.fault_rig import wait_for
+from tests.support.traffic import API_OPS, MixedUser, PlainCreator, Worker
 from tests.support.users import signup_and_login
 
 OK = {200, 201}

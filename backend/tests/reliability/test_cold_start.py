@@ -8,7 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 import httpx
 import pytest
 
-from tests.reliability.rig import FaultRig, timed, wait_for
+from tests.support.fault_rig import FaultRig, timed, wait_for
 from tests.support.users import signup_and_login, unique_email
 
 HOLD = 3.0

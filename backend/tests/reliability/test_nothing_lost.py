@@ -8,8 +8,8 @@ from collections import Counter
 import httpx
 import pytest
 
-from tests.reliability.rig import FaultRig, wait_for
-from tests.reliability.traffic import KeyedCreator, PlainCreator
+from tests.support.fault_rig import FaultRig, wait_for
+from tests.support.traffic import KeyedCreator, PlainCreator
 from tests.support.users import signup_and_login
 
 OUTAGE_SECONDS = 10.0

@@ -13,8 +13,8 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from tests.reliability.rig import FaultRig
 from tests.support.database import query
+from tests.support.fault_rig import FaultRig
 from tests.support.metrics import METRICS_TOKEN, scrape, value
 from tests.support.users import signup_and_login
 

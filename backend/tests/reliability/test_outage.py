@@ -9,7 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 import httpx
 import pytest
 
-from tests.reliability.rig import FAULT_ENV, FaultRig, assert_live, timed, wait_for
+from tests.support.fault_rig import FAULT_ENV, FaultRig, assert_live, timed, wait_for
 from tests.support.users import UserSession, signup_and_login
 
 OUTAGE_SECONDS = 10.0

@@ -8,8 +8,8 @@ from concurrent.futures import ThreadPoolExecutor, wait
 import httpx
 import pytest
 
-from tests.reliability.rig import FAULT_DB, FaultRig, assert_live, timed, wait_for
 from tests.support.database import query
+from tests.support.fault_rig import FAULT_DB, FaultRig, assert_live, timed, wait_for
 from tests.support.users import signup_and_login
 
 POOL = {"DB_POOL_SIZE": "1", "DB_MAX_OVERFLOW": "1", "DB_POOL_TIMEOUT": "1"}

@@ -7,8 +7,8 @@ import time
 import httpx
 import pytest
 
-from tests.reliability.rig import FaultRig, wait_for
-from tests.reliability.traffic import MixedUser
+from tests.support.fault_rig import FaultRig, wait_for
+from tests.support.traffic import MixedUser
 from tests.support.users import signup_and_login
 
 OK = {200, 201}

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable
 
 import httpx
 import pytest
 
-from tests.security.leaks import assert_no_leaks, secrets_of_run
-from tests.support.server import Server
+from tests.support.leaks import assert_no_leaks, secrets_of_run
 
 
 @pytest.fixture(scope="session")
@@ -17,11 +16,12 @@ def run_secrets(pg_admin_url: str, jwt_secret: str) -> dict[str, str]:
 
 
 @pytest.fixture
-def client(live_server: Server, run_secrets: dict[str, str]) -> Iterator[httpx.Client]:
+def response_checks(run_secrets: dict[str, str]) -> list[Callable[[httpx.Response], None]]:
+    """The suite's `client`, with every answer checked for the run's secrets."""
+
     def check(response: httpx.Response) -> None:
         response.read()
         where = f"the response to {response.request.method} {response.request.url.path}"
         assert_no_leaks(where, [response.text, str(response.headers)], run_secrets)
 
-    with httpx.Client(base_url=live_server.url, timeout=30, event_hooks={"response": [check]}) as c:
-        yield c
+    return [check]

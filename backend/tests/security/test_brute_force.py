@@ -10,7 +10,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.security.leaks import GUESSED_PASSWORD
+from tests.support.leaks import GUESSED_PASSWORD
 from tests.support.server import Server, base_env, run_server
 from tests.support.users import UserSession, signup_and_login, unique_email
 

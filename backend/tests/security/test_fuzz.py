@@ -24,8 +24,8 @@ from hypothesis import HealthCheck, given, seed, settings
 from hypothesis.errors import Unsatisfiable
 from schemathesis import GenerationMode
 
-from tests.api.accounts import quick_user
-from tests.security.leaks import leaks
+from tests.support.accounts import quick_user
+from tests.support.leaks import leaks
 from tests.support.server import Server
 from tests.support.users import signup_and_login
 

@@ -16,8 +16,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.api.accounts import quick_user
-from tests.security.leaks import GUESSED_PASSWORD
+from tests.support.accounts import quick_user
+from tests.support.leaks import GUESSED_PASSWORD
 from tests.support.server import Server, base_env, run_server
 from tests.support.users import PASSWORD
 

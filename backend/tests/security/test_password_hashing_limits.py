@@ -13,7 +13,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.api.errors import assert_error
+from tests.support.errors import assert_error
 from tests.support.server import Server, base_env, run_server
 from tests.support.users import PASSWORD, unique_email
 

@@ -11,8 +11,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.api.accounts import bearer, quick_user
-from tests.api.errors import assert_401
+from tests.support.accounts import bearer, quick_user
+from tests.support.errors import assert_401
 from tests.support.server import Server, base_env, run_server
 from tests.support.users import PASSWORD
 

@@ -20,8 +20,8 @@ import httpx
 import pytest
 from sqlalchemy.engine import make_url
 
-from tests.security.leaks import GUESSED_PASSWORD, USER_PASSWORD, assert_no_leaks
 from tests.support.database import create_database, migrate, query
+from tests.support.leaks import GUESSED_PASSWORD, USER_PASSWORD, assert_no_leaks
 from tests.support.metrics import METRICS_TOKEN
 from tests.support.server import Server, base_env, run_server
 from tests.support.tcp_proxy import TcpProxy

@@ -12,8 +12,8 @@ import httpx
 import jwt
 import pytest
 
-from tests.api.errors import assert_401
 from tests.support.database import create_database, query
+from tests.support.errors import assert_401
 from tests.support.server import Server, base_env, run_server, wait_live
 from tests.support.users import signup_and_login
 

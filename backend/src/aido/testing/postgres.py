@@ -22,9 +22,11 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 from sqlalchemy.engine import URL
+from sqlalchemy.engine import make_url as make_sqlalchemy_url
 
 from aido.core.db_url import normalize_database_url
 
@@ -45,18 +47,41 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def docker_answers(timeout: float = 3.0) -> bool:
+@dataclass
+class PostgresSource:
+    """Where provide_postgres found its database, said in the test run's output."""
+
+    kind: str  # "TEST_DATABASE_URL", "testcontainers" or "self-started cluster"
+    where: str  # the engine, the server binaries or host:port; never a credential
+    # Why the source that should have been used was not, e.g. the container failed to start.
+    fallback: str | None = None
+
+    def __str__(self) -> str:
+        return f"{self.kind} ({self.where})"
+
+
+def docker_engine(timeout: float = 3.0) -> str | None:
+    """The Docker engine that answers (its name, version and address), or None."""
     try:
         import docker  # testcontainers' dependency
     except ImportError:
-        return False
+        return None
     try:
         client = docker.from_env(timeout=int(timeout))
-        client.ping()
-        client.close()
-        return True
+        try:
+            version = client.version()
+        finally:
+            client.close()
     except Exception:
-        return False
+        return None
+    names = [c.get("Name", "") for c in version.get("Components") or []]
+    engine = next((n for n in names if "Engine" in n), "Docker Engine")
+    address = os.environ.get("DOCKER_HOST") or "the default socket"
+    return f"{engine} {version.get('Version', '?')} at {address}"
+
+
+def docker_answers(timeout: float = 3.0) -> bool:
+    return docker_engine(timeout) is not None
 
 
 def server_bindir() -> Path | None:
@@ -178,13 +203,23 @@ def cluster_postgres(*, durable: bool = False) -> Iterator[str]:
 @contextlib.contextmanager
 def provide_postgres(*, durable: bool = False) -> Iterator[str]:
     """Yield a superuser URL (postgresql+psycopg://…) of a running Postgres."""
+    with provide_described_postgres(durable=durable) as (url, _source):
+        yield url
+
+
+@contextlib.contextmanager
+def provide_described_postgres(*, durable: bool = False) -> Iterator[tuple[str, PostgresSource]]:
+    """provide_postgres, with where the database came from (for the test run's header)."""
     forced = os.environ.get("AIDO_TEST_DB", "")
     url = os.environ.get("TEST_DATABASE_URL")
     if url and not forced:
         say("using TEST_DATABASE_URL")
-        yield normalize_database_url(url).url
+        normalized = normalize_database_url(url).url
+        yield normalized, PostgresSource("TEST_DATABASE_URL", address_of(normalized))
         return
-    if forced == "container" or (not forced and docker_answers()):
+    fallback = None
+    engine = docker_engine() if forced in ("", "container") else None
+    if forced == "container" or (not forced and engine):
         try:
             stack = contextlib.ExitStack()
             container_url = stack.enter_context(container_postgres())
@@ -192,16 +227,37 @@ def provide_postgres(*, durable: bool = False) -> Iterator[str]:
             if forced:
                 raise
             # Loud, not silent: the run goes on, but on the self-started cluster.
-            say(f"!!! a Docker engine answers but the container failed: {type(exc).__name__}: "
-                f"{str(exc)[:200]}; falling back to a self-started cluster !!!")  # fmt: skip
+            fallback = (f"a Docker engine answers but the container failed: "
+                        f"{type(exc).__name__}: {str(exc)[:200]}")  # fmt: skip
+            say(f"!!! {fallback}; falling back to a self-started cluster !!!")
         else:
+            where = f"{CONTAINER_IMAGE} on {engine or 'a Docker engine'}"
             with stack:
-                yield container_url
+                yield container_url, PostgresSource("testcontainers", where)
             return
     if forced not in ("", "cluster"):
         raise NoDatabaseError(f"AIDO_TEST_DB={forced!r}: expected 'container' or 'cluster'")
-    with cluster_postgres(durable=durable) as cluster_url:
-        yield cluster_url
+    cluster = Cluster(durable=durable)
+    try:
+        where = f"{cluster.bindir} on 127.0.0.1:{cluster.port}"
+        yield cluster.url, PostgresSource("self-started cluster", where, fallback)
+    finally:
+        cluster.close()
+
+
+def address_of(url: str) -> str:
+    parsed = make_sqlalchemy_url(url)
+    return f"{parsed.host or 'local socket'}:{parsed.port or 5432}/{parsed.database or ''}"
+
+
+def server_version(url: str) -> str:
+    """The server's own version string, e.g. `15.14 (Debian 15.14-0+deb12u1)`."""
+    import psycopg
+
+    conninfo = url.replace("postgresql+psycopg://", "postgresql://", 1)
+    with psycopg.connect(conninfo, connect_timeout=10) as conn:
+        row = conn.execute("SHOW server_version").fetchone()
+    return str(row[0]) if row else "?"
 
 
 def make_url(*, user: str, password: str, host: str, port: int, database: str = "postgres") -> str:
