@@ -9,21 +9,22 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import Depends, HTTPException, Request, status
+from fastapi import Depends, Request
 from fastapi.security import OAuth2PasswordBearer
 
 from aido.api.accounts import Accounts
 from aido.core.config import Settings
-from aido.core.security import InvalidToken
-from aido.db.session import Database, get_session
+from aido.core.errors import NotAuthenticated
+from aido.db.session import Database
 
-SessionDep = Annotated[Database, Depends(get_session)]
 
-UNAUTHORIZED = HTTPException(
-    status_code=status.HTTP_401_UNAUTHORIZED,
-    detail="Could not validate credentials",
-    headers={"WWW-Authenticate": "Bearer"},
-)
+async def get_database(request: Request) -> Database:
+    """The process's database handle (one pool per process, made at start-up)."""
+    db: Database = request.app.state.db
+    return db
+
+
+DatabaseDep = Annotated[Database, Depends(get_database)]
 
 
 async def get_settings_dep(request: Request) -> Settings:
@@ -51,16 +52,13 @@ class BearerUserId(OAuth2PasswordBearer):
         # Our own 401 body and header for a missing or malformed header, not FastAPI's.
         scheme, _, token = request.headers.get("authorization", "").partition(" ")
         if scheme.lower() != "bearer" or not token:
-            raise UNAUTHORIZED
+            raise NotAuthenticated
         accounts: Accounts = request.app.state.accounts
-        try:
-            claims = accounts.tokens.verify_access(token)
-        except InvalidToken:
-            raise UNAUTHORIZED from None
+        claims = accounts.tokens.verify_access(token)  # InvalidToken is a NotAuthenticated
         revocations = accounts.revocations
         await revocations.ensure_fresh()
         if revocations.is_revoked(claims.user_id, claims.generation):
-            raise UNAUTHORIZED
+            raise NotAuthenticated
         return claims.user_id
 
 

@@ -14,7 +14,6 @@ from typing import Any
 import orjson
 import psycopg
 import psycopg.errors
-from fastapi import HTTPException, status
 from sqlalchemy import (
     Boolean,
     DateTime,
@@ -40,17 +39,18 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.sql.elements import ColumnClause
 from sqlalchemy.types import TypeEngine
 
-from aido.api.deps import UNAUTHORIZED
 from aido.core.config import Settings
-from aido.crud import cursor as cursors
-from aido.crud.keyed_limiter import KeyedLimiter, SlotWaitTimedOut
-from aido.crud.task_errors import (
+from aido.core.errors import (
+    AccountGone,
     IdempotencyKeyReused,
     SearchTimedOut,
     TaskCreateRateLimited,
     TaskLimitReached,
+    TaskNotFound,
     TooManySearches,
 )
+from aido.crud import cursor as cursors
+from aido.crud.keyed_limiter import KeyedLimiter, SlotWaitTimedOut
 from aido.crud.users import ensure_exists
 from aido.db.session import Database, Prepared, RawConnection, Row
 from aido.models.task import SortOrder, Task, TaskQuota, TaskSort
@@ -67,7 +67,6 @@ PUBLIC = (
     task_t.c.created_at,
     task_t.c.updated_at,
 )
-NOT_FOUND = HTTPException(status.HTTP_404_NOT_FOUND, "Task not found")
 
 
 def _like_pattern(q: str) -> str:
@@ -337,7 +336,7 @@ async def create_task(
             try:
                 rows = await _INSERT.execute(conn, values)
             except psycopg.errors.ForeignKeyViolation:
-                raise UNAUTHORIZED from None  # owner_id's user is gone (foreign key)
+                raise AccountGone from None  # owner_id's user is gone (foreign key)
             if rows:
                 return rows[0], True
             found = await earlier.execute(conn, earlier_params)
@@ -354,7 +353,7 @@ async def create_task(
                 try:
                     await _NEW_QUOTA.execute(conn, {"owner_id": owner_id})
                 except psycopg.errors.ForeignKeyViolation:
-                    raise UNAUTHORIZED from None  # owner_id's user is gone (foreign key)
+                    raise AccountGone from None  # owner_id's user is gone (foreign key)
                 continue
             refusal = _refusal(quota[0], rules)
             if refusal is not None:
@@ -394,7 +393,7 @@ async def get_task(db: Database, *, owner_id: uuid.UUID, task_id: uuid.UUID) -> 
     row = await db.fetch_one(_GET, {"task_id": task_id, "owner_id": owner_id})
     if row is None:
         await ensure_exists(db, user_id=owner_id)
-        raise NOT_FOUND
+        raise TaskNotFound
     return row
 
 
@@ -442,7 +441,7 @@ async def update_task(
     row = await db.fetch_one(stmt, params)
     if row is None:
         await ensure_exists(db, user_id=owner_id)
-        raise NOT_FOUND
+        raise TaskNotFound
     return row
 
 
@@ -456,4 +455,4 @@ async def delete_task(db: Database, *, owner_id: uuid.UUID, task_id: uuid.UUID) 
 
     if not await db.run_raw(op):
         await ensure_exists(db, user_id=owner_id)
-        raise NOT_FOUND
+        raise TaskNotFound

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from aido.core.errors import Throttled
 from aido.db.session import Database, RawConnection
 
 log = logging.getLogger("aido.throttle")
@@ -35,15 +36,6 @@ class Rule:
     # Attempts admitted at full speed in a window; after them each admitted attempt makes
     # the next wait twice as long as the one before (1 s, 2 s, 4 s, … MAX_DELAY_SECONDS).
     delay_after: int | None = None
-
-
-class Throttled(Exception):
-    """A key refused the attempt; `what` names what is limited, for the answer."""
-
-    def __init__(self, what: str, retry_after: int) -> None:
-        super().__init__(f"too many {what}")
-        self.what = what
-        self.retry_after = retry_after
 
 
 def key(kind: str, *parts: str) -> str:

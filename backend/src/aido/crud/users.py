@@ -23,24 +23,13 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from aido.core.errors import AccountGone, EmailTaken, PasswordChangedMeanwhile
 from aido.core.revocation import RevocationBatch
 from aido.db.session import Database, Prepared, RawConnection, Row
 from aido.models.user import User
 
 user_t = User.__table__  # type: ignore[attr-defined]
 PUBLIC = (user_t.c.id, user_t.c.email, user_t.c.created_at)
-
-
-class EmailTaken(Exception):
-    """Another account has this (normalised) email."""
-
-
-class AccountGone(Exception):
-    """The token's user no longer exists (the account was deleted)."""
-
-
-class PasswordChangedMeanwhile(Exception):
-    """Another request changed the password between the check and the update."""
 
 
 async def create_user(db: Database, *, email: str, hashed_password: str) -> Row:

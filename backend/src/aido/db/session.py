@@ -13,7 +13,6 @@ from contextlib import asynccontextmanager
 from typing import Any, TypeVar
 
 import psycopg
-from fastapi import Request
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.dialects.postgresql.psycopg import PGDialect_psycopg
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
@@ -23,7 +22,7 @@ from sqlalchemy.sql.dml import UpdateBase
 from sqlalchemy.util import greenlet_spawn
 
 from aido.core.config import Settings
-from aido.db.errors import DatabaseUnavailable
+from aido.core.errors import DatabaseUnavailable
 from aido.db.retry import RetryBudgetExhausted, retry_transient
 from aido.db.transient import describe, is_pooler_queue_full, is_transient, is_unavailable
 
@@ -185,9 +184,3 @@ def _driver(fairy: PoolProxiedConnection) -> RawConnection:
 def _broken(fairy: PoolProxiedConnection) -> bool:
     conn = fairy.driver_connection
     return conn is None or bool(conn.closed or conn.broken)
-
-
-async def get_session(request: Request) -> Database:
-    """FastAPI dependency: the process's database handle (one engine per process)."""
-    db: Database = request.app.state.db
-    return db

@@ -6,8 +6,6 @@ import asyncio
 import logging
 import time
 
-from starlette.concurrency import run_in_threadpool
-
 from aido.core.config import Settings
 from aido.db.migrate import upgrade_head
 from aido.db.session import Database
@@ -62,6 +60,6 @@ async def wait_for_database(db: Database, settings: Settings) -> None:
 async def prepare_database(db: Database, settings: Settings) -> None:
     await wait_for_database(db, settings)
     try:
-        await run_in_threadpool(upgrade_head, settings)
+        await asyncio.to_thread(upgrade_head, settings)
     except Exception as exc:
         raise StartupError(f"migrations failed: {describe(exc)}") from None

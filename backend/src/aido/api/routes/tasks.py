@@ -7,7 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, Query, Request, Response
 
-from aido.api.deps import CurrentUserId, SessionDep
+from aido.api.deps import CurrentUserId, DatabaseDep
 from aido.api.json import JSONBytes, json_response
 from aido.api.responses import errors
 from aido.crud import tasks
@@ -58,7 +58,7 @@ TaskRulesDep = Annotated[TaskRules, Depends(task_rules)]
 async def list_tasks(
     query: Annotated[TaskListQuery, Query()],
     user_id: CurrentUserId,
-    db: SessionDep,
+    db: DatabaseDep,
     rules: TaskRulesDep,
 ) -> JSONBytes:
     page = await tasks.list_tasks(
@@ -91,7 +91,7 @@ async def list_tasks(
 async def create_task(
     task_in: TaskCreate,
     user_id: CurrentUserId,
-    db: SessionDep,
+    db: DatabaseDep,
     rules: TaskRulesDep,
     idempotency_key: Annotated[
         str | None, Header(min_length=1, max_length=IDEMPOTENCY_KEY_MAX)
@@ -111,7 +111,7 @@ async def create_task(
 
 
 @router.get("/{task_id}", response_model=TaskPublic, responses=errors(401, 404, 422, 503))
-async def read_task(task_id: uuid.UUID, user_id: CurrentUserId, db: SessionDep) -> JSONBytes:
+async def read_task(task_id: uuid.UUID, user_id: CurrentUserId, db: DatabaseDep) -> JSONBytes:
     return json_response(await tasks.get_task(db, owner_id=user_id, task_id=task_id))
 
 
@@ -122,7 +122,7 @@ async def read_task(task_id: uuid.UUID, user_id: CurrentUserId, db: SessionDep) 
     responses=errors(401, 404, 413, 422, 503),
 )
 async def update_task(
-    task_id: uuid.UUID, task_in: TaskUpdate, user_id: CurrentUserId, db: SessionDep
+    task_id: uuid.UUID, task_in: TaskUpdate, user_id: CurrentUserId, db: DatabaseDep
 ) -> JSONBytes:
     changes = task_in.model_dump(exclude_unset=True)
     row = await tasks.update_task(db, owner_id=user_id, task_id=task_id, changes=changes)
@@ -130,7 +130,7 @@ async def update_task(
 
 
 @router.post("/{task_id}/complete", response_model=TaskPublic, responses=errors(401, 404, 422, 503))
-async def complete_task(task_id: uuid.UUID, user_id: CurrentUserId, db: SessionDep) -> JSONBytes:
+async def complete_task(task_id: uuid.UUID, user_id: CurrentUserId, db: DatabaseDep) -> JSONBytes:
     changes = {"completed": True}
     return json_response(
         await tasks.update_task(db, owner_id=user_id, task_id=task_id, changes=changes)
@@ -138,7 +138,7 @@ async def complete_task(task_id: uuid.UUID, user_id: CurrentUserId, db: SessionD
 
 
 @router.post("/{task_id}/reopen", response_model=TaskPublic, responses=errors(401, 404, 422, 503))
-async def reopen_task(task_id: uuid.UUID, user_id: CurrentUserId, db: SessionDep) -> JSONBytes:
+async def reopen_task(task_id: uuid.UUID, user_id: CurrentUserId, db: DatabaseDep) -> JSONBytes:
     changes = {"completed": False}
     return json_response(
         await tasks.update_task(db, owner_id=user_id, task_id=task_id, changes=changes)
@@ -146,6 +146,6 @@ async def reopen_task(task_id: uuid.UUID, user_id: CurrentUserId, db: SessionDep
 
 
 @router.delete("/{task_id}", status_code=204, responses=errors(401, 404, 422, 503))
-async def delete_task(task_id: uuid.UUID, user_id: CurrentUserId, db: SessionDep) -> Response:
+async def delete_task(task_id: uuid.UUID, user_id: CurrentUserId, db: DatabaseDep) -> Response:
     await tasks.delete_task(db, owner_id=user_id, task_id=task_id)
     return Response(status_code=204)
