@@ -19,8 +19,7 @@ from aido.api.security_headers import SecurityHeaders
 from aido.core.config import ConfigError, Settings, get_settings
 from aido.core.heap import freeze_startup_objects
 from aido.core.logging import configure_logging, keep_queries_out_of_access_log
-from aido.db.engine import build_engine
-from aido.db.session import Database
+from aido.db.database import Database
 from aido.db.startup import StartupError, prepare_database
 
 log = logging.getLogger("aido.main")
@@ -31,12 +30,13 @@ EXIT_STARTUP_FAILED = 3
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     settings: Settings = app.state.settings
     log.info("starting; database %s", settings.redacted_database_url)
-    db = Database(build_engine(settings), settings)
+    db = Database(settings)
+    await db.open()
     try:
         await prepare_database(db, settings)
     except StartupError as exc:
         log.critical("start-up failed: %s", exc)
-        await db.engine.dispose()
+        await db.close()
         # Raising here would make the server print a traceback after our one clear line.
         logging.shutdown()
         os._exit(EXIT_STARTUP_FAILED)
@@ -47,7 +47,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         yield
     finally:
         app.state.accounts.close()
-        await db.engine.dispose()
+        await db.close()
         log.info("stopped; connections closed")
 
 

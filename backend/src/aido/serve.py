@@ -19,8 +19,7 @@ from uvicorn.supervisors.multiprocess import Multiprocess
 
 from aido.core.config import ConfigError, Settings, get_settings
 from aido.core.logging import configure_logging
-from aido.db.engine import build_engine
-from aido.db.session import Database
+from aido.db.database import Database
 from aido.db.startup import StartupError, prepare_database
 
 log = logging.getLogger("aido.serve")
@@ -28,11 +27,12 @@ log = logging.getLogger("aido.serve")
 
 async def _prepare() -> None:
     settings = get_settings()
-    db = Database(build_engine(settings, application_name="aido-migrate"), settings)
+    db = Database(settings, application_name="aido-migrate")
+    await db.open()
     try:
         await prepare_database(db, settings)
     finally:
-        await db.engine.dispose()
+        await db.close()
 
 
 def main() -> None:

@@ -15,7 +15,7 @@ from fastapi.security import OAuth2PasswordBearer
 from aido.api.accounts import Accounts
 from aido.core.config import Settings
 from aido.core.errors import NotAuthenticated
-from aido.db.session import Database
+from aido.db.database import Database
 
 
 async def get_database(request: Request) -> Database:
@@ -45,7 +45,7 @@ class BearerUserId(OAuth2PasswordBearer):
 
     Whether the user still exists is settled by each route's own statement: every task row
     belongs to a live user (ON DELETE CASCADE), so a query that finds rows proves it, and a
-    query that finds none checks the user before answering 404 (see crud.users.ensure_exists).
+    query that finds none checks the user before answering 404 (see queries.users.ensure_exists).
     """
 
     async def __call__(self, request: Request) -> uuid.UUID:  # type: ignore[override]

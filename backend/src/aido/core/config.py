@@ -18,7 +18,7 @@ log = logging.getLogger("aido.config")
 
 # backend/src/aido/core/config.py -> the repository root, where `.env` lives.
 PROJECT_ROOT = Path(__file__).resolve().parents[4]
-# Unset, tokens are signed with a random secret stored in the database (crud.signing_secret).
+# Unset, tokens are signed with a random secret stored in the database (queries.signing_secret).
 MIN_JWT_SECRET_BYTES = 32
 # SHA-256 of secrets that have been published (an old development default in this repository's
 # history): refused like a short one, because anyone can mint tokens with them.
@@ -68,7 +68,7 @@ class Settings(BaseSettings):
     DB_RETRY_ATTEMPTS: PositiveInt | None = None
     DB_RETRY_MAX_SECONDS: PositiveFloat = 15.0
     # Server-side prepared statements (psycopg's, after 5 executions): `auto` uses them only on
-    # a connection proven direct; see aido.db.engine._install_prepared_statements.
+    # a connection proven direct; see aido.db.database._PreparedStatements.
     DB_PREPARED_STATEMENTS: Literal["auto", "on", "off"] = "auto"
     DB_STARTUP_TIMEOUT: PositiveFloat = 60.0
 

@@ -23,9 +23,9 @@ from aido.api.json import JSONBytes, json_response
 from aido.api.responses import errors
 from aido.core.config import Settings
 from aido.core.errors import HashingBusy, IncorrectCredentials
-from aido.crud import throttle, users
-from aido.crud.throttle import Rule
 from aido.models.user import Token, UserCreate, UserLogin, UserPublic
+from aido.queries import throttle, users
+from aido.queries.throttle import Rule
 
 router = APIRouter(prefix="/auth", tags=["auth"])
 

@@ -10,8 +10,6 @@ from fastapi import APIRouter, Depends, Header, Query, Request, Response
 from aido.api.deps import CurrentUserId, DatabaseDep
 from aido.api.json import JSONBytes, json_response
 from aido.api.responses import errors
-from aido.crud import tasks
-from aido.crud.tasks import TaskRules
 from aido.models.task import (
     IDEMPOTENCY_KEY_MAX,
     TaskCreate,
@@ -20,6 +18,8 @@ from aido.models.task import (
     TaskPublic,
     TaskUpdate,
 )
+from aido.queries import tasks
+from aido.queries.tasks import TaskRules
 
 router = APIRouter(prefix="/tasks", tags=["tasks"])
 

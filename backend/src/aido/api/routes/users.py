@@ -9,9 +9,9 @@ from aido.api.deps import CurrentUserId, DatabaseDep, SettingsDep
 from aido.api.json import JSONBytes, json_response
 from aido.api.responses import errors
 from aido.core.errors import WrongCurrentPassword
-from aido.crud import throttle, users
-from aido.crud.throttle import Rule
 from aido.models.user import PasswordChange, Token, UserPublic
+from aido.queries import throttle, users
+from aido.queries.throttle import Rule
 
 router = APIRouter(prefix="/users", tags=["users"])
 

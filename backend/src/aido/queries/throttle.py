@@ -19,7 +19,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from aido.core.errors import Throttled
-from aido.db.session import Database, RawConnection
+from aido.db.database import Connection, Database
 
 log = logging.getLogger("aido.throttle")
 
@@ -108,7 +108,7 @@ async def admit(db: Database, *, rules: dict[str, Rule], what: str) -> None:
     """Counts one attempt on every key of `rules`, or raises Throttled and counts none."""
     keys = sorted(rules)
 
-    async def peek(conn: RawConnection, attempt: int) -> float:
+    async def peek(conn: Connection, attempt: int) -> float:
         # A flood is refused by one plain read, without locks: a key at its limit stays there
         # until its window ends (only a success resetting it at this very moment would make
         # this refusal one too many).
@@ -116,7 +116,7 @@ async def admit(db: Database, *, rules: dict[str, Rule], what: str) -> None:
         return max((_wait(rules[name], _Counter(*row), now) for name, *row, now in rows),
                    default=0.0)  # fmt: skip
 
-    async def op(conn: RawConnection, attempt: int) -> float:
+    async def op(conn: Connection, attempt: int) -> float:
         async with conn.transaction():
             await conn.execute(_INSERT_MISSING, {"keys": keys})
             rows = await (await conn.execute(_LOCK, {"keys": keys})).fetchall()
@@ -133,9 +133,9 @@ async def admit(db: Database, *, rules: dict[str, Rule], what: str) -> None:
             await conn.execute(_STORE, _columns(rules, counters))
         return 0.0
 
-    wait = await db.run_raw(peek)
+    wait = await db.run(peek)
     if wait <= 0:
-        wait = await db.run_raw(op)
+        wait = await db.run(op)
     if wait > 0:
         raise Throttled(what, max(1, math.ceil(wait)))
     if random.randrange(SWEEP_ONE_IN) == 0:  # noqa: S311 - not a secret
@@ -143,11 +143,11 @@ async def admit(db: Database, *, rules: dict[str, Rule], what: str) -> None:
 
 
 async def _sweep(db: Database) -> None:
-    async def op(conn: RawConnection, attempt: int) -> None:
+    async def op(conn: Connection, attempt: int) -> None:
         await conn.execute(_SWEEP)
 
     try:
-        await db.run_raw(op)
+        await db.run(op)
     except Exception as exc:  # housekeeping: the attempt itself is already counted
         log.warning("sweeping old throttle rows failed: %s", type(exc).__name__)
 
@@ -187,7 +187,7 @@ async def forgive(db: Database, *, reset: list[str], refund: list[str]) -> None:
     has one good password clear a count it shares with its failures elsewhere)."""
     params = {"keys": sorted({*reset, *refund}), "reset": reset}
 
-    async def op(conn: RawConnection, attempt: int) -> None:
+    async def op(conn: Connection, attempt: int) -> None:
         await conn.execute(_FORGIVE, params)
 
-    await db.run_raw(op)
+    await db.run(op)
