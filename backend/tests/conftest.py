@@ -11,6 +11,7 @@ import pytest
 
 from aido.testing.postgres import NoDatabaseError, provide_postgres, wait_until_ready
 from tests.support.database import create_database, migrate, truncate_all
+from tests.support.response_models import ResponseModelCheck
 from tests.support.server import Server, base_env, run_server
 
 
@@ -58,9 +59,16 @@ def live_server(server_env: dict[str, str], log_dir: Path) -> Iterator[Server]:
         yield server
 
 
+@pytest.fixture(scope="session")
+def response_models() -> ResponseModelCheck:
+    return ResponseModelCheck.for_the_app()
+
+
 @pytest.fixture
-def client(live_server: Server) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=live_server.url, timeout=30) as c:
+def client(live_server: Server, response_models: ResponseModelCheck) -> Iterator[httpx.Client]:
+    """Every answer is checked against its route's response_model (tests/support)."""
+    hooks = {"response": [response_models]}
+    with httpx.Client(base_url=live_server.url, timeout=30, event_hooks=hooks) as c:
         yield c
 
 
