@@ -77,7 +77,7 @@ def create_app(settings: Settings) -> FastAPI:
     # Added last, so outermost: the 413 above and CORS answers carry the headers too.
     app.add_middleware(SecurityHeaders)
     install_error_handlers(app)
-    for router in (health.router, auth.router, users.router, tasks.router):
+    for router in (tasks.router, health.router, auth.router, users.router):
         app.include_router(router)
     return app
 
