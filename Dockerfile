@@ -35,7 +35,8 @@ RUN python -m compileall -q backend/src backend/alembic
 ENV PYTHONPATH=/app/backend/src \
     API_HOST=0.0.0.0 \
     API_PORT=8000 \
-    WEB_CONCURRENCY=2
+    WEB_CONCURRENCY=2 \
+    LOG_FORMAT=json
 
 USER aido
 EXPOSE 8000

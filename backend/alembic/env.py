@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import create_engine, pool, text
 from sqlmodel import SQLModel
 
@@ -15,14 +17,24 @@ target_metadata = SQLModel.metadata
 
 def run_migrations_online() -> None:
     url = config.attributes.get("url") or migration_url()
+    # What this run applied, and the revision it left, for aido.db.migrate's one log line.
+    applied: list[str] = config.attributes.setdefault("applied", [])
+
+    def record(*, step: Any, **_: Any) -> None:
+        doc = (step.up_revision.doc or "").strip().splitlines()
+        applied.append(f"{step.up_revision_id} ({doc[0]})" if doc else str(step.up_revision_id))
+
     engine = create_engine(url, poolclass=pool.NullPool, hide_parameters=True)
     with engine.connect() as connection:
-        context.configure(connection=connection, target_metadata=target_metadata)
+        context.configure(
+            connection=connection, target_metadata=target_metadata, on_version_apply=record
+        )
         with context.begin_transaction():
             # Replicas starting at once queue here; each then sees the version the previous
             # one wrote. A transaction-level lock also holds through PgBouncer.
             connection.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": MIGRATION_LOCK_ID})
             context.run_migrations()
+            config.attributes["revision"] = context.get_context().get_current_revision()
     engine.dispose()
 
 

@@ -33,9 +33,14 @@ UID = 10001  # the image's aido user (Dockerfile)
 # Settings every pod gets whatever the values say: the image listens on all interfaces.
 FIXED_ENV = {"API_HOST": "0.0.0.0", "API_PORT": str(CONTAINER_PORT)}  # noqa: S104
 SECRET_KEYS = ("DATABASE_URL", "DATABASE_DIRECT_URL", "JWT_SECRET")
-# alembic's own CLI, in the image's /app: env.py takes the direct URL from the settings and
-# holds the same advisory lock as the app's start-up migration.
-MIGRATE_COMMAND = ["alembic", "-c", "backend/alembic.ini", "upgrade", "head"]
+# In the Secret when /metrics is to be served (README, Operations); optional: without it the
+# pods start, and /metrics is not served.
+OPTIONAL_SECRET_KEYS = ("METRICS_TOKEN",)
+# The image's own entry point: waits for the database (DB_STARTUP_TIMEOUT, each attempt
+# logged), migrates the direct host to head under the same advisory lock as the app's
+# start-up, says in one log line what it applied, then exits (3, in one line, if it cannot).
+MIGRATE_COMMAND = ["python", "-m", "aido", "migrate"]
+METRICS_PATH = "/metrics"
 PRESTOP_SECONDS = 5
 GRACE_SECONDS = 30
 
@@ -125,11 +130,14 @@ def config_data(v: Values) -> dict[str, str]:
     return {**dict(sorted(env.items())), **FIXED_ENV}
 
 
-def secret_env(v: Values, keys: tuple[str, ...]) -> list[dict[str, Any]]:
-    return [
-        {"name": key, "valueFrom": {"secretKeyRef": {"name": v["secret"]["name"], "key": key}}}
-        for key in keys
-    ]
+def secret_env(
+    v: Values, keys: tuple[str, ...], optional: tuple[str, ...] = ()
+) -> list[dict[str, Any]]:
+    def ref(key: str, **extra: Any) -> dict[str, Any]:
+        return {"name": key, "valueFrom": {"secretKeyRef": {"name": v["secret"]["name"],
+                                                            "key": key, **extra}}}  # fmt: skip
+
+    return [ref(key) for key in keys] + [ref(key, optional=True) for key in optional]
 
 
 def container_security() -> dict[str, Any]:
@@ -183,7 +191,10 @@ def deployment(v: Values, config: dict[str, str]) -> Manifest:
                 "metadata": {
                     "labels": {**selector, "app.kubernetes.io/component": "backend"},
                     # A changed ConfigMap rolls the pods (they read it only at start).
-                    "annotations": {"aido-todo/config-checksum": checksum},
+                    "annotations": {
+                        "aido-todo/config-checksum": checksum,
+                        **scrape_annotations(v),
+                    },
                 },
                 "spec": {
                     "serviceAccountName": v["name"],
@@ -227,7 +238,7 @@ def deployment(v: Values, config: dict[str, str]) -> Manifest:
                                 {"name": "http", "containerPort": CONTAINER_PORT, "protocol": "TCP"}
                             ],
                             "envFrom": config_env,
-                            "env": secret_env(v, SECRET_KEYS),
+                            "env": secret_env(v, SECRET_KEYS, OPTIONAL_SECRET_KEYS),
                             "resources": resources(v["resources"]),
                             # Start-up waits up to DB_STARTUP_TIMEOUT for the database before it
                             # listens; liveness only starts counting after that.
@@ -259,6 +270,45 @@ def deployment(v: Values, config: dict[str, str]) -> Manifest:
             },
         },
     }
+
+
+def scrape_annotations(v: Values) -> dict[str, str]:
+    """The common `prometheus.io/*` pod annotations, which a Prometheus `kubernetes_sd` job
+    can select pods by (README, Operations: it must also send METRICS_TOKEN as a bearer)."""
+    if not v["metrics"]["enabled"]:
+        return {}
+    return {
+        "prometheus.io/scrape": "true",
+        "prometheus.io/path": METRICS_PATH,
+        "prometheus.io/port": str(CONTAINER_PORT),
+    }
+
+
+def network_policy(v: Values) -> Manifest:
+    """Only the ingress controller connects to the pods, and the scraper's namespace when
+    metrics are on (the pods' own /metrics, never through the ingress)."""
+    namespaces = [v["network_policy"]["ingress_namespace"]]
+    if v["metrics"]["enabled"]:
+        namespaces.append(v["metrics"]["scraper_namespace"])
+    return {
+        "apiVersion": "networking.k8s.io/v1",
+        "kind": "NetworkPolicy",
+        "metadata": meta(v),
+        "spec": {
+            "podSelector": {"matchLabels": labels(v)},
+            "policyTypes": ["Ingress"],
+            "ingress": [
+                {
+                    "from": [
+                        {"namespaceSelector": {"matchLabels": {
+                            "kubernetes.io/metadata.name": namespace}}}
+                        for namespace in namespaces
+                    ],
+                    "ports": [{"protocol": "TCP", "port": CONTAINER_PORT}],
+                }
+            ],
+        },
+    }  # fmt: skip
 
 
 def bundle(v: Values) -> list[tuple[str, Manifest]]:
@@ -343,26 +393,12 @@ def bundle(v: Values) -> list[tuple[str, Manifest]]:
         ),
     ]
     if v["network_policy"]["enabled"]:
-        controller = {"kubernetes.io/metadata.name": v["network_policy"]["ingress_namespace"]}
         objects.append(
             (
                 "Only the ingress controller connects to the pods (the address it forwards "
-                "is trusted); outgoing traffic (Neon, DNS) is not restricted.",
-                {
-                    "apiVersion": "networking.k8s.io/v1",
-                    "kind": "NetworkPolicy",
-                    "metadata": meta(v),
-                    "spec": {
-                        "podSelector": {"matchLabels": labels(v)},
-                        "policyTypes": ["Ingress"],
-                        "ingress": [
-                            {
-                                "from": [{"namespaceSelector": {"matchLabels": controller}}],
-                                "ports": [{"protocol": "TCP", "port": CONTAINER_PORT}],
-                            }
-                        ],
-                    },
-                },
+                "is trusted), and the metrics scraper's namespace when metrics are on; "
+                "outgoing traffic (Neon, DNS) is not restricted.",
+                network_policy(v),
             )
         )
     if v["ingress"]["enabled"]:
@@ -412,7 +448,9 @@ def secret_example(v: Values) -> list[tuple[str, Manifest]]:
             f"  kubectl -n {v['namespace']} create secret generic {v['secret']['name']} \\\n"
             "    --from-env-file=.env.neon \\\n"
             '    --from-literal=JWT_SECRET="$(python3 -c '
-            "'import secrets; print(secrets.token_urlsafe(48))')\"",
+            "'import secrets; print(secrets.token_urlsafe(48))')\" \\\n"
+            '    --from-literal=METRICS_TOKEN="$(python3 -c '
+            "'import secrets; print(secrets.token_urlsafe(32))')\"",
             {
                 "apiVersion": "v1",
                 "kind": "Secret",
@@ -424,6 +462,8 @@ def secret_example(v: Values) -> list[tuple[str, Manifest]]:
                     "DATABASE_DIRECT_URL": "postgresql+psycopg://USER:PASSWORD@ep-NAME.REGION"
                     ".aws.neon.tech/neondb?sslmode=require&channel_binding=require",
                     "JWT_SECRET": "REPLACE-ME",
+                    # Optional: /metrics is served only with it (32+ bytes).
+                    "METRICS_TOKEN": "REPLACE-ME",
                 },
             },
         )

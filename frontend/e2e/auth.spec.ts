@@ -143,3 +143,34 @@ test("a tampered token on reload (401) sends the user to log in", async ({ page 
   await expect(page).toHaveURL(/\/login$/);
   await expect(page.getByText("Your session has ended. Please log in again.")).toBeVisible();
 });
+
+test("a browser that logged in before is not locked out by failures from elsewhere (its device token)", async ({
+  page,
+  request,
+  browser,
+}) => {
+  const email = newEmail("known-device");
+  await signUp(page, email); // the log-in after sign-up leaves this browser a device token
+  await page.getByRole("button", { name: "Log out" }).click();
+  await expect(page).toHaveURL(/\/login$/);
+
+  // Someone else guesses the password until the account's limit for them is reached.
+  let answer = 0;
+  for (let i = 0; i <= LOGIN_MAX_FAILURES; i++) {
+    const guess = await request.post(`${API_URL}/auth/login`, { data: { email, password: `guess ${i}` } });
+    answer = guess.status();
+  }
+  expect(answer).toBe(429);
+
+  // A browser that never logged in to this account is refused even with the right password...
+  const stranger = await browser.newContext();
+  const strangerPage = await stranger.newPage();
+  await strangerPage.goto("/login");
+  await logIn(strangerPage, email);
+  await expect(strangerPage.getByRole("alert")).toContainText("Too many failed log-ins for now.");
+  await stranger.close();
+
+  // ...while this one is counted on its own and logs in.
+  await logIn(page, email);
+  await expect(page.getByRole("heading", { name: "Your tasks" })).toBeVisible();
+});

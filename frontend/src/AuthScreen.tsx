@@ -3,6 +3,7 @@ import { useCountdown } from "./hooks";
 import type { Api } from "./lib/api";
 import { ApiError, describeError, fieldErrors } from "./lib/errors";
 import { formatWait } from "./lib/retryAfter";
+import { deviceToken, rememberDevice } from "./lib/devices";
 import { sessionFromLogin, type Session } from "./lib/session";
 
 export type AuthMode = "login" | "signup";
@@ -73,7 +74,8 @@ export function AuthScreen({ mode, api, notice, onSwitch, onAuthenticated }: Pro
         await api.signup(email.trim(), password);
         created = true;
       }
-      const token = await api.login(email.trim(), password);
+      const token = await api.login(email.trim(), password, deviceToken(localStorage, email));
+      rememberDevice(localStorage, email, token.device_token);
       onAuthenticated(sessionFromLogin(email.trim().toLowerCase(), token));
     } catch (error) {
       setBusy(false);

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
+import secrets
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -14,14 +15,24 @@ from sqlalchemy.engine import make_url
 from aido.testing.pgbouncer import run_pgbouncer
 from aido.testing.pgbouncer import version as pgbouncer_version
 from aido.testing.postgres import provide_postgres
-from benchkit import cases, client, flood, hostile, loadgen, machine, reference, report
+from benchkit import (
+    cases,
+    client,
+    flood,
+    hostile,
+    loadgen,
+    machine,
+    observability,
+    reference,
+    report,
+)
 from benchkit.cpu import Watched
 from benchkit.database import bench_database, conninfo, server_version
 from benchkit.direct import DIRECT_CASE, run_direct
 from benchkit.progress import say
 from benchkit.result import CaseResult
 from benchkit.seed import seed
-from benchkit.server import run_server
+from benchkit.server import Server, run_server
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -112,10 +123,18 @@ def main(argv: list[str]) -> int:
                 "default_pool_size": str(args.concurrency), "max_client_conn": "1000",
             }))  # fmt: skip
             app_url, direct_url = pooler.url(db_url), db_url
-        server = stack.enter_context(run_server(
-            app_url, workers=args.workers, concurrency=args.concurrency, direct_url=direct_url,
-            prepared_statements=args.prepared,
-        ))  # fmt: skip
+        # One JWT secret for the main server and the observability variants' own servers,
+        # so the users' tokens work on every one of them.
+        shared = {"JWT_SECRET": secrets.token_urlsafe(48)}
+
+        def start_server(extra: dict[str, str]) -> contextlib.AbstractContextManager[Server]:
+            return run_server(
+                app_url, workers=args.workers, concurrency=args.concurrency,
+                direct_url=direct_url, prepared_statements=args.prepared,
+                extra_env={**shared, **extra},
+            )  # fmt: skip
+
+        server = stack.enter_context(start_server({}))
         # Argon2 makes each log-in cost ~0.1-1 s of CPU: a sample of the users is logged in
         # and the load rotates over them (the direct query and the reference app use the
         # same owners).
@@ -138,7 +157,10 @@ def main(argv: list[str]) -> int:
         cursors = cases.deep_cursors(db_url, data, args.big_tasks)
         cases.check_deep_page(server.url, tokens[data.big.email], cursors[0])
         plan = cases.build(data, tokens, cursors, workers=args.workers)
-        steps = [n for n in [*plan, hostile.CASE] if args.only.lower() in n.lower()]
+        # The observability variants run right after the list case they are compared with.
+        ordered = [m for n in plan for m in ([n, *observability.VARIANTS]
+                                             if n == observability.LIST_CASE else [n])]  # fmt: skip
+        steps = [n for n in [*ordered, hostile.CASE] if args.only.lower() in n.lower()]
         if cases.LIVE_CASE not in steps:
             steps.insert(0, cases.LIVE_CASE)  # the first ratio's denominator
         # The database ceiling (the second ratio's denominator) runs before the API cases
@@ -157,6 +179,17 @@ def main(argv: list[str]) -> int:
                 )  # fmt: skip
                 results.extend(pair)
                 result = pair[-1]
+            elif name in observability.VARIANTS:
+                with start_server(observability.VARIANTS[name]) as variant:
+                    result = loadgen.run_case(
+                        wrk, name, variant.url, plan[observability.LIST_CASE],
+                        seconds=args.duration, warmup=args.warmup,
+                        concurrency=args.concurrency,
+                        watched=Watched(app_pgid=variant.process.pid, postgres_marker=marker,
+                                        pooler_pid=pooler_pid),
+                    )  # fmt: skip
+                    observability.check_counted(variant.url, result)
+                results.append(result)
             elif name == DIRECT_CASE:
                 result = direct = run_direct(
                     conninfo(app_url), [u.id for u in active],

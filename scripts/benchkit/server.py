@@ -11,7 +11,7 @@ import sys
 import tempfile
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -62,8 +62,10 @@ def run_server(
     concurrency: int,
     direct_url: str | None = None,
     prepared_statements: str = "auto",
+    extra_env: Mapping[str, str] | None = None,
 ) -> Iterator[Server]:
-    """`direct_url`: DATABASE_DIRECT_URL, when `database_url` goes through a pooler."""
+    """`direct_url`: DATABASE_DIRECT_URL, when `database_url` goes through a pooler;
+    `extra_env`: settings over the bench's own (benchkit.observability)."""
     port = free_port()
     size = pool_size(concurrency, workers)
     env = {
@@ -82,10 +84,12 @@ def run_server(
         # POST /tasks measures the insert, not the per-user create quota (16 connections
         # create ~100 tasks a second per user here; the default allows 300 a minute).
         "TASK_CREATES_PER_WINDOW": "1000000",
+        "TASKS_MAX_PER_USER": "10000000",
     }
     env.pop("DATABASE_DIRECT_URL", None)
     if direct_url:
         env["DATABASE_DIRECT_URL"] = direct_url
+    env.update(extra_env or {})
     log_path = Path(tempfile.mkstemp(prefix="aido-bench-server-", suffix=".log")[1])
     say(f"starting the backend: python -m aido, {workers} workers, pool {size}/worker, "
         f"port {port}")  # fmt: skip

@@ -33,6 +33,7 @@ from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 from uvicorn.server import ServerState
 
 from aido.core.config import get_settings
+from aido.core.metrics import count_refusal
 from aido.core.security_headers import SECURITY_HEADERS
 
 # After an error answer: how long to drain what the client still sends before closing.
@@ -162,6 +163,7 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
         if self._head_bytes == 0:
             self.transport.close()  # idle: nothing to answer (clients reopen silently)
             return
+        count_refusal("header_timeout")
         self._answer_and_close(
             408,
             f"The request headers did not arrive within {self.limits.header_timeout:g} s.",
@@ -175,6 +177,7 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
         if cycle is not None and cycle.response_started:
             self.transport.close()  # an answer is under way: it cannot become a 408
             return
+        count_refusal("body_timeout")
         self._answer_and_close(
             408, f"The request body did not arrive within {self.limits.body_timeout:g} s."
         )
@@ -189,6 +192,7 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
         return False
 
     def _reject_oversized_head(self) -> None:
+        count_refusal("header_too_large")
         self._answer_and_close(
             431,
             "The request line and headers are larger than the limit of "

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import sys
@@ -14,16 +15,20 @@ from fastapi.middleware.cors import CORSMiddleware
 from aido.api.accounts import start_accounts
 from aido.api.body_limit import BodySizeLimit
 from aido.api.errors import install_error_handlers
-from aido.api.routes import auth, health, tasks, users
+from aido.api.request_observer import RequestObserver
+from aido.api.routes import auth, health, metrics, tasks, users
 from aido.api.security_headers import SecurityHeaders
-from aido.core.config import ConfigError, Settings, get_settings
+from aido.core.config import ConfigError, Settings, get_settings, requested_log_format
 from aido.core.heap import freeze_startup_objects
-from aido.core.logging import configure_logging, keep_queries_out_of_access_log
+from aido.core.logging import configure_logging, fatal_line
+from aido.core.metrics import record_pool
 from aido.db.database import Database
 from aido.db.startup import StartupError, prepare_database
 
 log = logging.getLogger("aido.main")
+EXIT_CONFIG_ERROR = 2
 EXIT_STARTUP_FAILED = 3
+POOL_SAMPLE_SECONDS = 1.0
 
 
 @asynccontextmanager
@@ -32,28 +37,43 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     log.info("starting; database %s", settings.redacted_database_url)
     db = Database(settings)
     await db.open()
-    try:
-        await prepare_database(db, settings)
-    except StartupError as exc:
-        log.critical("start-up failed: %s", exc)
-        await db.close()
-        # Raising here would make the server print a traceback after our one clear line.
-        logging.shutdown()
-        os._exit(EXIT_STARTUP_FAILED)
+    if app.state.schema_ready:
+        # `python -m aido` waited for the database and migrated before it started workers.
+        log.debug("schema prepared by the supervisor")
+    else:
+        try:
+            await prepare_database(db, settings)
+        except StartupError as exc:
+            log.critical("start-up failed: %s", exc)
+            await db.close()
+            # Raising here would make the server print a traceback after our one clear line.
+            logging.shutdown()
+            os._exit(EXIT_STARTUP_FAILED)
     app.state.db = db
+    sampler = asyncio.create_task(sample_pool(db)) if settings.METRICS_TOKEN else None
     app.state.accounts = await start_accounts(db, settings)
     log.debug("froze %d start-up objects", freeze_startup_objects())
     try:
         yield
     finally:
+        if sampler is not None:
+            sampler.cancel()
         app.state.accounts.close()
         await db.close()
         log.info("stopped; connections closed")
 
 
-def create_app(settings: Settings) -> FastAPI:
-    configure_logging(settings.LOG_LEVEL)
-    keep_queries_out_of_access_log()
+async def sample_pool(db: Database, every: float = POOL_SAMPLE_SECONDS) -> None:
+    """The pool gauges of /metrics, kept fresh in every worker (a scrape reads them all)."""
+    while True:
+        record_pool(db.pool_stats())
+        await asyncio.sleep(every)
+
+
+def create_app(settings: Settings, *, schema_ready: bool = False) -> FastAPI:
+    """`schema_ready`: the database was waited for and migrated before this process started
+    (by `python -m aido`), so start-up only opens the pool."""
+    configure_logging(settings.LOG_LEVEL, settings.LOG_FORMAT)
     app = FastAPI(
         title="aido-todo",
         version="0.1.0",
@@ -63,21 +83,35 @@ def create_app(settings: Settings) -> FastAPI:
         redirect_slashes=False,
     )
     app.state.settings = settings
+    app.state.schema_ready = schema_ready
     app.add_middleware(
         CORSMiddleware,
         allow_origins=[settings.FRONTEND_URL],
         allow_credentials=True,
         allow_methods=["GET", "POST", "PATCH", "DELETE", "OPTIONS"],
-        allow_headers=["Authorization", "Content-Type", "Idempotency-Key"],
+        allow_headers=["Authorization", "Content-Type", "Idempotency-Key", "X-Request-ID"],
         # A browser hides response headers from scripts unless listed here; the web UI reads
-        # these two (when to retry, and whether a create was a replay).
-        expose_headers=["Retry-After", "Idempotent-Replayed"],
+        # the first two (when to retry, and whether a create was a replay); the request id
+        # lets a user's report be matched with the server's log.
+        expose_headers=["Retry-After", "Idempotent-Replayed", "X-Request-ID"],
     )
     app.add_middleware(BodySizeLimit, max_bytes=settings.MAX_BODY_BYTES)
-    # Added last, so outermost: the 413 above and CORS answers carry the headers too.
+    # The 413 above and CORS answers carry the headers too.
     app.add_middleware(SecurityHeaders)
+    # The tasks first: FastAPI tries the routes of every router included before the one that
+    # matches, at a cost per route on every request (bench/README.md, issue 15).
+    routers = [tasks.router, health.router, auth.router, users.router]
+    if settings.METRICS_TOKEN:
+        routers.append(metrics.router)
+    # Outermost: every answer gets the request id, an access-log line and its metrics.
+    app.add_middleware(
+        RequestObserver,
+        routes=[route for router in routers for route in router.routes],
+        access_log=settings.ACCESS_LOG,
+        metrics=settings.METRICS_TOKEN is not None,
+    )
     install_error_handlers(app)
-    for router in (tasks.router, health.router, auth.router, users.router):
+    for router in routers:
         app.include_router(router)
     return app
 
@@ -86,8 +120,8 @@ def _app_from_environment() -> FastAPI:
     try:
         return create_app(get_settings())
     except ConfigError as exc:
-        print(exc, file=sys.stderr)
-        raise SystemExit(2) from None
+        print(fatal_line(str(exc), requested_log_format()), file=sys.stderr)
+        raise SystemExit(EXIT_CONFIG_ERROR) from None
 
 
 app = _app_from_environment()

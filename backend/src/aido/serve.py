@@ -1,28 +1,51 @@
-"""`aido-serve` / `python -m aido`: the production entry point used by the Dockerfile.
+"""`aido-serve` / `python -m aido`: the production entry point (the image's command).
 
-Validates settings and brings the schema to head once, before forking WEB_CONCURRENCY
-workers (each worker's own start-up check then finds the schema ready). Serves with uvicorn
-and the connection bounds of `aido.http_guard`; on SIGTERM it stops accepting at once
-(new connections are refused), lets requests in flight finish within HTTP_DRAIN_TIMEOUT,
-then exits.
+    python -m aido            wait for the database, migrate, then serve (WEB_CONCURRENCY workers)
+    python -m aido migrate    wait for the database and migrate, then exit (Kubernetes init)
+    python -m aido check      validate the settings and exit (compose's `config-check`)
+
+Exit codes: 0 done; 2 a configuration error, in one line naming the variable (never its
+value); 3 the database did not answer within DB_STARTUP_TIMEOUT, cannot be used, or a
+migration failed, in one line. An orchestrator restarts on 3 (the database may come back),
+not on 2 (nothing changes until the settings do): README "Operations".
+
+Serving: this supervisor validates the settings and brings the schema to head once, then
+starts the workers, whose start-up only opens their pools (`worker_app`); the migration's one
+log line says what was applied. The supervisor and the workers log through the same
+dictConfig (uvicorn's `log_config`); uvicorn's access log is off, the app writes its own.
+With METRICS_TOKEN set and several workers, the workers share a metrics directory made fresh
+for this start and removed at exit (core/metrics.py). uvicorn runs with the connection bounds
+of `aido.http_guard`; on SIGTERM it stops accepting at once (new connections are refused),
+lets requests in flight finish within HTTP_DRAIN_TIMEOUT, then exits.
 """
 
 from __future__ import annotations
 
+import argparse
 import asyncio
+import contextlib
 import logging
 import os
+import shutil
 import sys
+import tempfile
+from collections.abc import Iterator
 
 import uvicorn
+from fastapi import FastAPI
+from prometheus_client.multiprocess import mark_process_dead
 from uvicorn.supervisors.multiprocess import Multiprocess
 
-from aido.core.config import ConfigError, Settings, get_settings
-from aido.core.logging import configure_logging
+from aido.core.config import ConfigError, Settings, get_settings, requested_log_format
+from aido.core.logging import configure_logging, fatal_line, logging_config
 from aido.db.database import Database
 from aido.db.startup import StartupError, prepare_database
 
 log = logging.getLogger("aido.serve")
+
+EXIT_CONFIG_ERROR, EXIT_STARTUP_FAILED = 2, 3
+# prometheus_client's own variable: read by it, in each worker, when it is imported.
+METRICS_DIR_VARIABLE = "PROMETHEUS_MULTIPROC_DIR"
 
 
 async def _prepare() -> None:
@@ -35,30 +58,70 @@ async def _prepare() -> None:
         await db.close()
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m aido", description=__doc__.split("\n")[0])
+    parser.add_argument("command", nargs="?", default="serve",
+                        choices=("serve", "migrate", "check"))  # fmt: skip
+    command = parser.parse_args(sys.argv[1:] if argv is None else argv).command
     try:
         settings = get_settings()
     except ConfigError as exc:
-        print(exc, file=sys.stderr)
-        raise SystemExit(2) from None
-    configure_logging(settings.LOG_LEVEL)
+        print(fatal_line(str(exc), requested_log_format()), file=sys.stderr, flush=True)
+        raise SystemExit(EXIT_CONFIG_ERROR) from None
+    configure_logging(settings.LOG_LEVEL, settings.LOG_FORMAT)
+    if command == "check":
+        log.info(
+            "configuration is valid: database %s, LOG_FORMAT=%s, metrics %s",
+            settings.redacted_database_url, settings.LOG_FORMAT,
+            "on" if settings.METRICS_TOKEN else "off",
+        )  # fmt: skip
+        return
     try:
         asyncio.run(_prepare())
     except StartupError as exc:
         log.critical("start-up failed: %s", exc)
-        raise SystemExit(3) from None
+        raise SystemExit(EXIT_STARTUP_FAILED) from None
+    if command == "migrate":
+        return
     workers = int(os.environ.get("WEB_CONCURRENCY") or os.cpu_count() or 1)
-    config = server_config(settings, workers)
-    if workers > 1:
-        DrainingMultiprocess(config, sockets=[config.bind_socket()]).run()
-    else:
-        # One process: uvicorn's own SIGTERM handling closes the listener first.
-        uvicorn.Server(config).run()
+    with metrics_directory(enabled=settings.METRICS_TOKEN is not None and workers > 1) as path:
+        config = server_config(settings, workers)
+        if workers > 1:
+            DrainingMultiprocess(config, sockets=[config.bind_socket()], metrics_dir=path).run()
+        else:
+            # One process: uvicorn's own SIGTERM handling closes the listener first.
+            uvicorn.Server(config).run()
+
+
+def worker_app() -> FastAPI:
+    """The app of `python -m aido`'s workers (a uvicorn factory): built from the settings the
+    supervisor validated, on the schema it migrated."""
+    from aido.main import app
+
+    app.state.schema_ready = True
+    return app
+
+
+@contextlib.contextmanager
+def metrics_directory(*, enabled: bool) -> Iterator[str | None]:
+    """A fresh directory for the workers' metric files, named where prometheus_client looks
+    for it: values of an earlier start (another pid's files) must not be added in."""
+    if not enabled:
+        yield None
+        return
+    path = tempfile.mkdtemp(prefix="aido-metrics-")
+    os.environ[METRICS_DIR_VARIABLE] = path  # inherited by the workers uvicorn spawns
+    try:
+        yield path
+    finally:
+        os.environ.pop(METRICS_DIR_VARIABLE, None)
+        shutil.rmtree(path, ignore_errors=True)
 
 
 def server_config(settings: Settings, workers: int) -> uvicorn.Config:
     return uvicorn.Config(
-        "aido.main:app",
+        "aido.serve:worker_app",
+        factory=True,
         host=settings.API_HOST,
         port=settings.API_PORT,
         workers=workers,
@@ -69,15 +132,18 @@ def server_config(settings: Settings, workers: int) -> uvicorn.Config:
         # Trusting every peer's X-Forwarded-For would let any client pick its own address and
         # escape the per-client log-in limit: only a proxy on this host is trusted by default.
         forwarded_allow_ips=os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1"),
-        access_log=os.environ.get("ACCESS_LOG", "true").lower() != "false",
+        # Applied by uvicorn here and in each worker: one format for every process's lines.
+        log_config=logging_config(settings.LOG_LEVEL, settings.LOG_FORMAT),
         log_level=settings.LOG_LEVEL.lower(),
+        access_log=False,  # the app's own access log (ACCESS_LOG) has the route template
         # Names the server software and version to every client, for nothing.
         server_header=False,
     )
 
 
 class DrainingMultiprocess(Multiprocess):
-    """uvicorn's supervisor, but the parent closes its listening socket on SIGTERM/SIGINT.
+    """uvicorn's supervisor, but the parent closes its listening socket on SIGTERM/SIGINT,
+    and a dead worker's live gauges leave the metrics.
 
     uvicorn's parent keeps its copy open until the workers have drained and it exits: the
     kernel then goes on completing connections nobody will accept, and resets them all when
@@ -85,6 +151,10 @@ class DrainingMultiprocess(Multiprocess):
     and each worker closing its own as it starts draining, a new connection is refused at
     once, which clients and load balancers handle as "try elsewhere".
     """
+
+    def __init__(self, config: uvicorn.Config, sockets: list[object], metrics_dir: str | None):
+        super().__init__(config, sockets)  # type: ignore[arg-type]
+        self.metrics_dir = metrics_dir
 
     def _stop_listening(self) -> None:
         for sock in self.sockets:
@@ -97,6 +167,30 @@ class DrainingMultiprocess(Multiprocess):
     def handle_int(self) -> None:
         self._stop_listening()
         super().handle_int()
+
+    # Each way a worker leaves: it died (and was replaced), SIGHUP (all replaced), SIGTTOU.
+    def keep_subprocess_alive(self) -> None:
+        with self._forgetting_gone_workers():
+            super().keep_subprocess_alive()
+
+    def restart_all(self) -> None:
+        with self._forgetting_gone_workers():
+            super().restart_all()
+
+    def handle_ttou(self) -> None:
+        with self._forgetting_gone_workers():
+            super().handle_ttou()
+
+    @contextlib.contextmanager
+    def _forgetting_gone_workers(self) -> Iterator[None]:
+        before = {p.pid for p in self.processes}
+        yield
+        if self.metrics_dir is None:
+            return
+        for pid in before - {p.pid for p in self.processes}:
+            if pid is not None:
+                # Its counters stay in the sums; its pool gauges (livesum) must not.
+                mark_process_dead(pid, self.metrics_dir)  # type: ignore[no-untyped-call]
 
 
 if __name__ == "__main__":

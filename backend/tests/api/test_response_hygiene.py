@@ -84,14 +84,16 @@ def test_the_access_log_has_paths_without_query_strings(
     client: httpx.Client, user: UserSession, live_server: Server
 ) -> None:
     marker = f"private-search-{uuid.uuid4().hex[:8]}"
+    request_id = f"hygiene-{uuid.uuid4().hex[:8]}"
     answer = client.get("/tasks", params={"q": marker, "access_token": "leaked.jwt.value"},
-                        headers=user.headers)  # fmt: skip
+                        headers={**user.headers, "X-Request-ID": request_id})  # fmt: skip
     assert answer.status_code == 200
     deadline = time.monotonic() + 5
-    while '"GET /tasks HTTP/1.1" 200' not in live_server.log() and time.monotonic() < deadline:
+    while request_id not in live_server.log() and time.monotonic() < deadline:
         time.sleep(0.1)
     log = live_server.log()
-    assert '"GET /tasks HTTP/1.1" 200' in log
+    line = next(line for line in log.splitlines() if request_id in line)
+    assert f"aido.access [{request_id}] GET /tasks 200 " in line
     assert marker not in log and "leaked.jwt.value" not in log
 
 

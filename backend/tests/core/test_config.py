@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -152,3 +153,63 @@ def test_server_refuses_to_start_with_one_line(argv: list[str]) -> None:
     assert lines[-1].startswith("configuration error: JWT_SECRET"), result.stderr
     assert "Traceback" not in result.stderr
     assert PASSWORD not in result.stderr + result.stdout
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "says"),
+    [
+        ("LOG_LEVEL", "loud", "LOG_LEVEL must be one of DEBUG, INFO, WARNING, ERROR, CRITICAL"),
+        ("LOG_FORMAT", "xml", "LOG_FORMAT: Input should be 'json' or 'text'"),
+        ("ACCESS_LOG", "maybe", "ACCESS_LOG: Input should be a valid boolean"),
+        ("METRICS_TOKEN", "too-short-token", "METRICS_TOKEN is shorter than 32 bytes"),
+    ],
+)
+def test_observability_settings_are_checked(
+    env: pytest.MonkeyPatch, name: str, value: str, says: str
+) -> None:
+    env.setenv("DATABASE_URL", GOOD_URL)
+    env.setenv(name, value)
+    line = error_line(env)
+    assert line.startswith(f"configuration error: {says}"), line
+    assert value not in line
+
+
+def test_observability_settings_read_as_written(env: pytest.MonkeyPatch) -> None:
+    env.setenv("DATABASE_URL", GOOD_URL)
+    for name, value in {"LOG_LEVEL": "debug", "LOG_FORMAT": "JSON", "ACCESS_LOG": "false",
+                        "METRICS_TOKEN": ""}.items():  # fmt: skip
+        env.setenv(name, value)
+    settings = load_settings()
+    assert (settings.LOG_LEVEL, settings.LOG_FORMAT) == ("DEBUG", "json")
+    assert settings.ACCESS_LOG is False
+    assert settings.METRICS_TOKEN is None  # empty, as compose passes an unset one: off
+
+
+@pytest.mark.parametrize("command", [["-m", "aido"], ["-m", "aido", "check"]])
+def test_in_json_the_refusal_is_one_json_line(command: list[str]) -> None:
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "AIDO_ENV_FILE": "",
+        "DATABASE_URL": f"postgres://app:{PASSWORD}@localhost/app",
+        "JWT_SECRET": "too-short",
+        "LOG_FORMAT": "json",
+    }
+    result = subprocess.run([sys.executable, *command], env=env, capture_output=True, text=True,
+                            timeout=60)  # fmt: skip
+    assert result.returncode == 2
+    (line,) = result.stderr.strip().splitlines()
+    entry = json.loads(line)
+    assert entry["level"] == "CRITICAL" and entry["logger"] == "aido.config"
+    assert entry["message"].startswith("configuration error: JWT_SECRET")
+    assert PASSWORD not in result.stderr + result.stdout
+
+
+def test_check_says_the_settings_are_valid_in_one_line() -> None:
+    env = {"PATH": "/usr/bin:/bin", "AIDO_ENV_FILE": "", "LOG_FORMAT": "json",
+           "DATABASE_URL": f"postgres://app:{PASSWORD}@localhost/app"}  # fmt: skip
+    result = subprocess.run([sys.executable, "-m", "aido", "check"], env=env,
+                            capture_output=True, text=True, timeout=60)  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    messages = [json.loads(line)["message"] for line in result.stderr.strip().splitlines()]
+    assert messages[-1] == ("configuration is valid: database postgresql+psycopg://app:***@"
+                            "localhost/app, LOG_FORMAT=json, metrics off")  # fmt: skip

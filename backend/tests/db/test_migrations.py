@@ -88,8 +88,16 @@ def test_two_servers_starting_at_once_on_an_empty_database(
     ):
         for server in (a, b):
             wait_live(server.url, server.process, server.log_path, timeout=60)
-        for server in (a, b):
-            assert "schema is at head" in server.log()
+        lines = [
+            [line for line in server.log().splitlines() if "aido.migrate" in line]
+            for server in (a, b)
+        ]
+    # One line each; the first to take the lock applied everything, the other found it done.
+    assert [len(found) for found in lines] == [1, 1], lines
+    said = sorted(found[0].split("migrations: ")[1].split(" on ")[0] for found in lines)
+    assert said[0].startswith("applied 0001 (") and f", {HEAD} (" in said[0], said
+    assert said[1] == "none to apply", said
+    assert all(f"at head ({HEAD})" in found[0] for found in lines)
     assert schema_of(empty_db)[2] == [(HEAD,)]
 
 

@@ -16,6 +16,7 @@ from aido.db.migrate import MIGRATION_LOCK_ID
 from tests.deploy.proxy import PROXY_SOURCE_ADDRESS, Proxy, run_proxy
 from tests.deploy.replicas import ReplicaSet, replica_env
 from tests.support.database import create_database, libpq, query
+from tests.support.metrics import METRICS_TOKEN
 
 REPLICAS = 3
 # Small limits keep the throttling tests short; each test uses its own emails and client
@@ -89,6 +90,8 @@ def cluster(pg_admin_url: str, jwt_secret: str, log_dir: Path) -> Iterator[Clust
         # The kill-under-load writer creates far more than a user's create window allows
         # (TASK_CREATES_PER_WINDOW, tested in tests/api/test_task_limits.py).
         TASK_CREATES_PER_WINDOW="1000000",
+        METRICS_TOKEN=METRICS_TOKEN,
+        TASKS_MAX_PER_USER="1000000",
     )  # fmt: skip
     with contextlib.ExitStack() as stack:
         replicas = ReplicaSet(env, log_dir / "replicas", stack)

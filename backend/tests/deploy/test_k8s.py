@@ -75,10 +75,14 @@ def test_the_deployment_probes_secrets_and_migrations() -> None:
     assert container["readinessProbe"]["httpGet"]["path"] == "/health"
     assert container["livenessProbe"]["httpGet"]["path"] == "/health/live"
     assert container["resources"]["requests"] and container["resources"]["limits"]
-    from_secret = {e["name"]: e["valueFrom"]["secretKeyRef"]["name"] for e in container["env"]}
-    assert from_secret == dict.fromkeys(render.SECRET_KEYS, "aido-backend")
+    from_secret = {e["name"]: e["valueFrom"]["secretKeyRef"] for e in container["env"]}
+    assert {name: ref["name"] for name, ref in from_secret.items()} == dict.fromkeys(
+        render.SECRET_KEYS + render.OPTIONAL_SECRET_KEYS, "aido-backend"
+    )
+    # A Secret without METRICS_TOKEN still starts the pods (without /metrics).
+    assert [n for n, ref in from_secret.items() if ref.get("optional")] == ["METRICS_TOKEN"]
     [migrate] = pod["initContainers"]
-    assert migrate["command"] == render.MIGRATE_COMMAND
+    assert migrate["command"] == render.MIGRATE_COMMAND == ["python", "-m", "aido", "migrate"]
     assert migrate["image"] == container["image"]
     assert {e["name"] for e in migrate["env"]} == {"DATABASE_URL", "DATABASE_DIRECT_URL"}
     assert pod["terminationGracePeriodSeconds"] > render.PRESTOP_SECONDS
@@ -125,6 +129,25 @@ def test_a_changed_value_shows_up_where_it_is_used() -> None:
         kubernetes_validate.validate(doc, KUBERNETES_VERSIONS[-1], strict=True)
 
 
+def test_pods_log_json_and_are_scraped_from_the_monitoring_namespace() -> None:
+    kinds = objects()
+    assert kinds["ConfigMap"]["data"]["LOG_FORMAT"] == "json"
+    annotations = kinds["Deployment"]["spec"]["template"]["metadata"]["annotations"]
+    assert annotations["prometheus.io/scrape"] == "true"
+    assert annotations["prometheus.io/path"] == "/metrics"
+    assert annotations["prometheus.io/port"] == "8000"
+    [rule] = kinds["NetworkPolicy"]["spec"]["ingress"]
+    allowed = [p["namespaceSelector"]["matchLabels"]["kubernetes.io/metadata.name"]
+               for p in rule["from"]]  # fmt: skip
+    assert allowed == ["ingress-nginx", "monitoring"]
+
+    off = objects("metrics.enabled=false")
+    off_annotations = off["Deployment"]["spec"]["template"]["metadata"]["annotations"]
+    assert not any(k.startswith("prometheus.io/") for k in off_annotations)
+    [rule] = off["NetworkPolicy"]["spec"]["ingress"]
+    assert len(rule["from"]) == 1
+
+
 def test_ingress_and_network_policy_can_be_left_out() -> None:
     kinds = objects("ingress.enabled=false", "network_policy.enabled=false")
     assert "Ingress" not in kinds and "NetworkPolicy" not in kinds
@@ -146,9 +169,10 @@ def test_a_value_that_does_not_exist_or_fit_is_refused(assignment: str, message:
 
 def test_the_secret_example_holds_no_secret_the_app_would_accept() -> None:
     secret = objects(file="secret.example.yaml")["Secret"]["stringData"]
-    assert set(secret) == set(render.SECRET_KEYS)
+    assert set(secret) == set(render.SECRET_KEYS + render.OPTIONAL_SECRET_KEYS)
     assert "-pooler." in secret["DATABASE_URL"]
     assert "-pooler." not in secret["DATABASE_DIRECT_URL"]
-    with pytest.raises(ValidationError, match="JWT_SECRET"):
-        Settings(DATABASE_URL=secret["DATABASE_URL"], JWT_SECRET=secret["JWT_SECRET"],
-                 _env_file=None)  # fmt: skip
+    for key in ("JWT_SECRET", "METRICS_TOKEN"):
+        with pytest.raises(ValidationError, match=key):
+            Settings(DATABASE_URL=secret["DATABASE_URL"], **{key: secret[key]},
+                     _env_file=None)  # fmt: skip

@@ -27,6 +27,7 @@ from tests.deploy.conftest import (
 )
 from tests.deploy.proxy import run_proxy
 from tests.support.database import query
+from tests.support.metrics import METRICS_TOKEN, scrape, value
 from tests.support.users import PASSWORD, signup_and_login, unique_email
 
 pytestmark = pytest.mark.slow
@@ -155,6 +156,19 @@ def test_the_proxy_answers_its_own_errors_in_the_api_error_shape(
         assert r.headers["content-type"] == "application/json"
         assert set(r.json()) == {"detail"} and int(r.headers["retry-after"]) >= 1
         assert r.headers["x-request-id"] == "lonely-1"
+
+
+def test_metrics_are_scraped_from_each_replica_never_through_the_proxy(
+    cluster: Cluster,
+) -> None:
+    bearer = {"Authorization": f"Bearer {METRICS_TOKEN}"}
+    with client(cluster.proxy.url) as c:
+        hidden = c.get("/metrics", headers={**bearer, "X-Request-ID": "scrape-1"})
+        assert hidden.status_code == 404 and hidden.json() == {"detail": "Not Found"}
+        assert hidden.headers["x-request-id"] == "scrape-1"
+    for server in cluster.replicas.servers:
+        samples = scrape(server.url)
+        assert value(samples, "aido_db_pool_max_connections") > 0
 
 
 def test_the_proxy_keeps_a_plain_request_id_and_replaces_any_other(cluster: Cluster) -> None:

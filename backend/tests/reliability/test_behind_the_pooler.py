@@ -78,8 +78,7 @@ def test_every_201_is_stored_and_nothing_else_when_postgres_crashes_behind_the_p
     """Postgres is killed mid-traffic (immediate shutdown: a crash, with commits whose answer
     never left) and is back OUTAGE_SECONDS later, within the retry budget: every request
     waits and succeeds, and the tasks answered 201 are exactly the tasks stored."""
-    # The creators create faster than one person would: lift the per-user create window
-    # (TASK_CREATES_PER_WINDOW, tested in tests/api/test_task_limits.py), not the point here.
+    # The creators outrun TASK_CREATES_PER_WINDOW (its own test: test_task_limits.py).
     with (
         pooled_rig.server(TASK_CREATES_PER_WINDOW="1000000") as server,
         httpx.Client(base_url=server.url, timeout=30) as c,

@@ -20,7 +20,7 @@ def test_nothing_lost_nothing_doubled_through_suspends_and_an_outage(rig: FaultR
     # The traffic creates faster than one person would: lift the per-user create window
     # (TASK_CREATES_PER_WINDOW, tested in tests/api/test_task_limits.py), not the point here.
     with (
-        rig.server(TASK_CREATES_PER_WINDOW="1000000") as server,
+        rig.server(TASK_CREATES_PER_WINDOW="1000000", TASKS_MAX_PER_USER="1000000") as server,
         httpx.Client(base_url=server.url, timeout=30) as c,
     ):
         user = signup_and_login(c)
@@ -93,7 +93,11 @@ def test_every_201_is_stored_and_nothing_else_through_an_outage_within_the_budge
     connections refused for 5 s with a 10 s budget: every unknown outcome is resolved before
     answering, so every create is answered 201 and the 201s are exactly the stored tasks."""
     with (
-        rig.server(DB_RETRY_MAX_SECONDS="10", TASK_CREATES_PER_WINDOW="1000000") as server,
+        rig.server(
+            DB_RETRY_MAX_SECONDS="10",
+            TASK_CREATES_PER_WINDOW="1000000",
+            TASKS_MAX_PER_USER="1000000",
+        ) as server,
         httpx.Client(base_url=server.url, timeout=30) as c,
     ):
         user = signup_and_login(c)

@@ -1,15 +1,18 @@
-"""Secrets: no password, JWT secret or DATABASE_URL password in any response or log line.
+"""Secrets: no password, JWT secret, metrics token or DATABASE_URL password in any response or
+log line, in either log format.
 
 Responses are checked as they arrive (conftest's `client`, the fuzz check). This module runs
 last among the security tests, so its scan of the log directory covers every server the run
 started: the live server, the fault servers of tests/reliability, and the ones started here
 to provoke the log lines most likely to leak (a failed start-up on a wrong database password,
 an outage at DEBUG level, failed log-ins, invalid sign-ups, a signing secret generated in the
-database at DEBUG level).
+database at DEBUG level), in text and in JSON (the image's format), where a secret would appear
+JSON-escaped (leaks.spellings).
 """
 
 from __future__ import annotations
 
+import json
 import uuid
 from pathlib import Path
 
@@ -19,6 +22,7 @@ from sqlalchemy.engine import make_url
 
 from tests.security.leaks import GUESSED_PASSWORD, USER_PASSWORD, assert_no_leaks
 from tests.support.database import create_database, migrate, query
+from tests.support.metrics import METRICS_TOKEN
 from tests.support.server import Server, base_env, run_server
 from tests.support.tcp_proxy import TcpProxy
 from tests.support.users import signup_and_login, unique_email
@@ -45,18 +49,28 @@ def test_responses_carry_no_secret(client: httpx.Client) -> None:
     exercise(client)  # every response is checked by the client's hook
 
 
+def json_lines(log: str) -> list[dict[str, object]]:
+    """Every line of a LOG_FORMAT=json log, parsed (one that is not JSON fails the test)."""
+    return [json.loads(line) for line in log.splitlines()]
+
+
 @pytest.mark.slow
+@pytest.mark.parametrize("log_format", ["text", "json"])
 def test_a_wrong_database_password_is_not_logged(
-    database_url: str, jwt_secret: str, log_dir: Path
-) -> None:
+    database_url: str, jwt_secret: str, log_dir: Path, run_secrets: dict[str, str],
+    log_format: str,
+) -> None:  # fmt: skip
     url = make_url(database_url).set(password=WRONG_DB_PASSWORD)
     env = base_env(DATABASE_URL=url.render_as_string(hide_password=False), JWT_SECRET=jwt_secret,
-                   DB_STARTUP_TIMEOUT="10", LOG_LEVEL="DEBUG")  # fmt: skip
+                   DB_STARTUP_TIMEOUT="10", LOG_LEVEL="DEBUG", LOG_FORMAT=log_format)  # fmt: skip
     with run_server(env, log_dir, wait=False) as server:
         assert server.process.wait(timeout=60) == 3  # start-up failed, in one clear line
         log = server.log()
     assert "start-up failed" in log
-    assert WRONG_DB_PASSWORD not in log
+    if log_format == "json":
+        failed = [e for e in json_lines(log) if "start-up failed" in str(e["message"])]
+        assert [e["level"] for e in failed] == ["CRITICAL"]
+    assert_no_leaks(server.log_path.name, [log], {**run_secrets, "wrong": WRONG_DB_PASSWORD})
 
 
 @pytest.mark.slow
@@ -66,9 +80,11 @@ def test_an_outage_at_debug_level_logs_no_secret(
     target = make_url(database_url)
     with TcpProxy(target.host or "127.0.0.1", int(target.port or 5432)) as proxy:
         proxied = target.set(host="127.0.0.1", port=proxy.port)
+        # JSON, as the image logs, with /metrics on: both must hold no secret.
         env = base_env(DATABASE_URL=proxied.render_as_string(hide_password=False),
                        JWT_SECRET=jwt_secret, LOG_LEVEL="DEBUG", DB_CONNECT_TIMEOUT="1",
-                       DB_RETRY_MAX_SECONDS="1")  # fmt: skip
+                       DB_RETRY_MAX_SECONDS="1", LOG_FORMAT="json",
+                       METRICS_TOKEN=METRICS_TOKEN)  # fmt: skip
         with run_server(env, log_dir) as server, httpx.Client(base_url=server.url) as c:
             exercise(c)
             user = signup_and_login(c, password=USER_PASSWORD)
@@ -85,9 +101,14 @@ def test_an_outage_at_debug_level_logs_no_secret(
                     c.post("/tasks", json={"title": "t"}, headers=user.headers).status_code == 503
                 )
             assert c.get("/health").status_code == 503
+            metrics = c.get("/metrics", headers={"Authorization": f"Bearer {METRICS_TOKEN}"})
+            assert metrics.status_code == 200
             proxy.restore()
             log = server.log()
-    assert "database unavailable" in log  # the outage was logged
+    entries = json_lines(log)
+    assert any("database unavailable" in str(e["message"]) for e in entries)  # logged
+    assert any(e["logger"] == "aido.access" for e in entries)
+    assert_no_leaks("/metrics", [metrics.text], run_secrets)
     assert_no_leaks(f"{server.log_path.name}", [log], run_secrets)
 
 

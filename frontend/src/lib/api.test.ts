@@ -68,6 +68,15 @@ describe("createApi", () => {
     expect(unauthorized).toBe(0);
   });
 
+  it("sends this browser's device token with the log-in when it has one, and only then", async () => {
+    const { sent, fetchImpl } = recorder(() => json(200, { access_token: "t", token_type: "bearer", expires_in: 60 }));
+    const api = createApi({ baseUrl: "http://api", token: () => null, onUnauthorized: () => {}, fetchImpl });
+    await api.login("a@b.c", "pw", "dev-1");
+    await api.login("a@b.c", "pw");
+    expect(JSON.parse(sent[0]!.init.body as string)).toEqual({ email: "a@b.c", password: "pw", device_token: "dev-1" });
+    expect(JSON.parse(sent[1]!.init.body as string)).toEqual({ email: "a@b.c", password: "pw" });
+  });
+
   it("ends the session when an authenticated call answers 401", async () => {
     let unauthorized = 0;
     const { fetchImpl } = recorder(() => json(401, { detail: "Could not validate credentials" }));

@@ -21,6 +21,8 @@ export interface LoginToken {
   access_token: string;
   token_type: string;
   expires_in: number;
+  /** Proves this browser's log-in to the account next time (lib/devices.ts). */
+  device_token?: string;
 }
 
 export type CompletedFilter = "all" | "open" | "done";
@@ -71,7 +73,7 @@ interface CallOptions {
 
 export interface Api {
   signup(email: string, password: string): Promise<{ id: string; email: string }>;
-  login(email: string, password: string): Promise<LoginToken>;
+  login(email: string, password: string, deviceToken?: string): Promise<LoginToken>;
   listTasks(filters: ListFilters, cursor: string | null, signal?: AbortSignal): Promise<TaskPage>;
   createTask(input: { title: string; description: string | null }, idempotencyKey: string): Promise<Task>;
   updateTask(id: string, changes: { title?: string; description?: string | null }): Promise<Task>;
@@ -119,7 +121,12 @@ export function createApi(options: ApiOptions): Api {
 
   return {
     signup: (email, password) => call("/auth/signup", { method: "POST", body: { email, password }, auth: false }),
-    login: (email, password) => call("/auth/login", { method: "POST", body: { email, password }, auth: false }),
+    login: (email, password, deviceToken) =>
+      call("/auth/login", {
+        method: "POST",
+        body: deviceToken ? { email, password, device_token: deviceToken } : { email, password },
+        auth: false,
+      }),
     listTasks: (filters, cursor, signal) => call(`/tasks?${listQuery(filters, cursor)}`, { signal }),
     createTask: (input, idempotencyKey) =>
       call("/tasks", { method: "POST", body: input, headers: { "Idempotency-Key": idempotencyKey } }),

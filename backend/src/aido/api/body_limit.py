@@ -5,6 +5,8 @@ from __future__ import annotations
 import orjson
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from aido.core.metrics import count_refusal
+
 
 class BodyTooLarge(Exception):
     pass
@@ -59,6 +61,7 @@ class BodySizeLimit:
                 await self._reject(send)
 
     async def _reject(self, send: Send) -> None:
+        count_refusal("body_too_large")
         await send(
             {
                 "type": "http.response.start",

@@ -38,6 +38,8 @@ from aido.core.errors import (
     TooManySearches,
     WrongCurrentPassword,
 )
+from aido.core.logging import current_request_id
+from aido.core.metrics import RefusalReason, count_refusal
 from aido.core.security_headers import SECURITY_HEADERS
 
 log = logging.getLogger("aido.api")
@@ -58,11 +60,19 @@ class Answer:
     detail: object
     headers: dict[str, str] | None = None
     hold_seconds: float = 0.0  # wait this long before answering (see REFUSAL_DELAY_SECONDS)
+    refusal: RefusalReason | None = None  # counted in /metrics (aido_refusals_total)
 
 
 def _retry_after(seconds: int) -> dict[str, str]:
     return {"Retry-After": str(seconds)}
 
+
+# What each throttle refuses (queries.throttle.admit's `what`), as /metrics counts it.
+THROTTLE_REFUSALS: dict[str, RefusalReason] = {
+    "failed log-ins": "login_throttled",
+    "sign-ups from this address": "signup_throttled",
+    "password change attempts": "password_change_throttled",
+}
 
 BEARER = {"WWW-Authenticate": "Bearer"}
 _UNAUTHENTICATED = Answer(401, "Could not validate credentials", BEARER)
@@ -81,9 +91,11 @@ ANSWERS: dict[type[DomainError], Callable[[Any], Answer]] = {
     Throttled: lambda e: Answer(
         429, f"Too many {e.what}; try again later", _retry_after(e.retry_after),
         hold_seconds=min(REFUSAL_DELAY_SECONDS, e.retry_after),
+        refusal=THROTTLE_REFUSALS[e.what],
     ),
     HashingBusy: lambda e: Answer(
-        503, "Too many password checks at once; retry later.", _retry_after(e.retry_after)
+        503, "Too many password checks at once; retry later.", _retry_after(e.retry_after),
+        refusal="hashing_busy",
     ),
     TaskNotFound: lambda e: Answer(404, "Task not found"),
     InvalidCursor: lambda e: Answer(
@@ -92,12 +104,14 @@ ANSWERS: dict[type[DomainError], Callable[[Any], Answer]] = {
     TaskLimitReached: lambda e: Answer(
         409,
         f"Task limit reached: an account holds at most {e.max_tasks} tasks; delete some first.",
+        refusal="task_limit",
     ),
     TaskCreateRateLimited: lambda e: Answer(
         429,
         f"Too many tasks created: at most {e.creates} per {e.window_seconds} s; "
         f"retry in {e.retry_after} s.",
         _retry_after(e.retry_after),
+        refusal="task_create_rate",
     ),
     IdempotencyKeyReused: lambda e: Answer(
         422,
@@ -110,10 +124,11 @@ ANSWERS: dict[type[DomainError], Callable[[Any], Answer]] = {
         f"The search took longer than {e.seconds:g} s and was cancelled; "
         "search for something more specific.",
         _retry_after(max(1, int(e.seconds))),
+        refusal="search_timeout",
     ),
     TooManySearches: lambda e: Answer(
         429, "Too many searches at once; retry after Retry-After seconds.",
-        _retry_after(e.retry_after),
+        _retry_after(e.retry_after), refusal="search_slots",
     ),
     DatabaseUnavailable: lambda e: Answer(
         503, "The database is unavailable; retry later.", _retry_after(e.retry_after)
@@ -127,6 +142,8 @@ def error(status: int, detail: object, headers: dict[str, str] | None = None) ->
 
 async def _domain_error(request: Request, exc: Exception) -> JSONBytes:
     answer = ANSWERS[type(exc)](exc)  # type: ignore[index]
+    if answer.refusal is not None:
+        count_refusal(answer.refusal)
     if answer.hold_seconds:
         await asyncio.sleep(answer.hold_seconds)
     return error(answer.status, answer.detail, answer.headers)
@@ -161,7 +178,10 @@ async def _unexpected(request: Request, exc: Exception) -> JSONBytes:
     # The class name only: messages of driver errors can quote SQL and values.
     log.error("unhandled %s on %s %s", type(exc).__name__, request.method, request.url.path)
     # Starlette answers this one outside every middleware: the headers are added here.
-    return error(500, "Internal server error", dict(SECURITY_HEADERS))
+    headers = dict(SECURITY_HEADERS)
+    if (request_id := current_request_id.get()) is not None:
+        headers["X-Request-ID"] = request_id
+    return error(500, "Internal server error", headers)
 
 
 def install_error_handlers(app: FastAPI) -> None:

@@ -20,6 +20,9 @@ log = logging.getLogger("aido.config")
 PROJECT_ROOT = Path(__file__).resolve().parents[4]
 # Unset, tokens are signed with a random secret stored in the database (queries.signing_secret).
 MIN_JWT_SECRET_BYTES = 32
+# A bearer token for /metrics: long enough that guessing it over the network is hopeless.
+MIN_METRICS_TOKEN_BYTES = 32
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 # SHA-256 of secrets that have been published (an old development default in this repository's
 # history): refused like a short one, because anyone can mint tokens with them.
 PUBLISHED_JWT_SECRETS = frozenset(
@@ -38,6 +41,10 @@ def env_file() -> Path | None:
     return PROJECT_ROOT / ".env"
 
 
+def _lowercase(cls: type, value: object) -> object:
+    return value.strip().lower() if isinstance(value, str) else value
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(extra="ignore", case_sensitive=True)
 
@@ -54,6 +61,12 @@ class Settings(BaseSettings):
     API_PORT: Annotated[int, Field(ge=1, le=65535)] = 8000
     FRONTEND_URL: str = "http://localhost:3000"
     LOG_LEVEL: str = "INFO"
+    # `json`: one JSON object a line (the image sets it); `text`: readable lines.
+    LOG_FORMAT: Literal["json", "text"] = "text"
+    # The app's access log: one line per request (health probes and /metrics at DEBUG only).
+    ACCESS_LOG: bool = True
+    # /metrics (Prometheus) is served only when this is set, to a bearer of this token.
+    METRICS_TOKEN: str | None = None
 
     DB_POOL_SIZE: PositiveInt = 5
     DB_MAX_OVERFLOW: Annotated[int, Field(ge=0)] = 10
@@ -159,6 +172,28 @@ class Settings(BaseSettings):
             )
         return value
 
+    @field_validator("LOG_LEVEL")
+    @classmethod
+    def _check_level(cls, value: str) -> str:
+        level = value.strip().upper()
+        if level not in LOG_LEVELS:
+            raise ValueError(f"must be one of {', '.join(LOG_LEVELS)}")
+        return level
+
+    _lower_format = field_validator("LOG_FORMAT", mode="before")(_lowercase)
+
+    @field_validator("METRICS_TOKEN")
+    @classmethod
+    def _check_metrics_token(cls, value: str | None) -> str | None:
+        if not value:
+            return None  # `METRICS_TOKEN=` (compose passes an empty value) means off
+        if len(value.encode()) < MIN_METRICS_TOKEN_BYTES:
+            raise ValueError(
+                f"is shorter than {MIN_METRICS_TOKEN_BYTES} bytes; generate one with "
+                "`python -c 'import secrets; print(secrets.token_urlsafe(32))'`"
+            )
+        return value
+
     @field_validator("FRONTEND_URL")
     @classmethod
     def _check_origin(cls, value: str) -> str:
@@ -191,6 +226,24 @@ def load_settings() -> Settings:
     except ValidationError as exc:
         first = exc.errors(include_input=False)[0]
         raise ConfigError("configuration error: " + _describe(dict(first))) from None
+
+
+class _LogFormatOnly(BaseSettings):
+    model_config = SettingsConfigDict(extra="ignore", case_sensitive=True)
+    LOG_FORMAT: Literal["json", "text"] = "text"
+
+    _lower = field_validator("LOG_FORMAT", mode="before")(_lowercase)
+
+
+def requested_log_format() -> Literal["json", "text"]:
+    """LOG_FORMAT, read alone: the format of the line that says the settings are wrong
+    (text when LOG_FORMAT itself is what is wrong)."""
+    try:
+        path = env_file()
+        raw = _LogFormatOnly(_env_file=path if path and path.is_file() else None)
+    except ValidationError:
+        return "text"
+    return raw.LOG_FORMAT
 
 
 @lru_cache

@@ -36,8 +36,15 @@ from psycopg_pool import AsyncConnectionPool, PoolTimeout
 from aido.core.config import Settings
 from aido.core.db_url import is_pooled, libpq_url
 from aido.core.errors import DatabaseUnavailable
+from aido.core.metrics import count_refusal
 from aido.db.retry import RetryBudgetExhausted, retry_transient
-from aido.db.transient import describe, is_pooler_queue_full, is_transient, is_unavailable
+from aido.db.transient import (
+    PoolExhausted,
+    describe,
+    is_pooler_queue_full,
+    is_transient,
+    is_unavailable,
+)
 
 log = logging.getLogger("aido.db")
 T = TypeVar("T")
@@ -97,16 +104,20 @@ class Connection(psycopg.AsyncConnection[tuple[Any, ...]]):
         return rows[0] if rows else None
 
 
-class PoolExhausted(Exception):
-    """Every connection (DB_POOL_SIZE + DB_MAX_OVERFLOW) stayed busy for DB_POOL_TIMEOUT."""
-
-
 @dataclass(frozen=True)
 class PoolStats:
-    in_use: int  # checked out by requests
-    idle: int  # open and waiting in the pool
-    overflow: int  # open beyond DB_POOL_SIZE
-    waiting: int  # requests waiting for a connection
+    """The connection pool of this process, as /metrics reports it (core/metrics.py)."""
+
+    size: int  # DB_POOL_SIZE
+    max_overflow: int  # DB_MAX_OVERFLOW
+    in_use: int  # checked out by a request
+    idle: int  # open, in the pool
+    overflow: int  # open beyond `size`
+    waiting: int  # requests waiting for a connection: a free one, or one being opened
+
+    @property
+    def capacity(self) -> int:
+        return self.size + self.max_overflow
 
 
 class Database:
@@ -165,9 +176,12 @@ class Database:
         await self._pool.close()
 
     def pool_stats(self) -> PoolStats:
+        """What the pool holds now; a cheap read of counters, safe to call often."""
         stats = self._pool.get_stats()
         idle = stats.get("pool_available", 0)
         return PoolStats(
+            size=self._size,
+            max_overflow=self._max_size - self._size,
             in_use=self._in_use,
             idle=idle,
             overflow=max(0, self._in_use + idle - self._size),
@@ -190,11 +204,13 @@ class Database:
             raise DatabaseUnavailable(str(exc), retry_after=self._retry_after) from None
         except PoolExhausted:
             # Every pooled connection stayed busy for DB_POOL_TIMEOUT: shed load, don't queue.
+            count_refusal("db_pool_exhausted")
             raise DatabaseUnavailable("connection pool exhausted", retry_after=1) from None
         except Exception as exc:
             if is_pooler_queue_full(exc):
                 # The pooler's own queue stayed full for its query_wait_timeout: shed load too.
                 log.warning("database pooler queue full: %s", describe(exc))
+                count_refusal("db_pooler_queue_full")
                 raise DatabaseUnavailable("pooler queue full", retry_after=1) from None
             if not is_unavailable(exc):
                 raise

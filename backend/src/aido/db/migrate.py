@@ -34,8 +34,21 @@ def alembic_config(url: str) -> Config:
     return cfg
 
 
-def upgrade_head(settings: Settings | None = None) -> None:
+def upgrade_head(settings: Settings | None = None) -> list[str]:
+    """Migrates to head under the advisory lock (alembic/env.py) and says so in one line:
+    what this process applied, or that the schema was already at head. Returns the applied
+    revisions."""
     url = migration_url(settings)
-    log.info("migrating %s to head", redact_url(url))
-    command.upgrade(alembic_config(url), "head")
-    log.info("schema is at head")
+    cfg = alembic_config(url)
+    command.upgrade(cfg, "head")
+    applied: list[str] = cfg.attributes.get("applied", [])
+    revision = cfg.attributes.get("revision")
+    if applied:
+        log.info(
+            "migrations: applied %s on %s; schema at head (%s)",
+            ", ".join(applied), redact_url(url), revision,
+        )  # fmt: skip
+    else:
+        log.info("migrations: none to apply on %s; schema already at head (%s)",
+                 redact_url(url), revision)  # fmt: skip
+    return applied

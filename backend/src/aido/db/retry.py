@@ -15,7 +15,8 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
-from aido.db.transient import describe, is_transient
+from aido.core.metrics import count_retried_statement, count_retry
+from aido.db.transient import describe, is_database_error, is_transient
 
 log = logging.getLogger("aido.db")
 T = TypeVar("T")
@@ -58,9 +59,11 @@ async def retry_transient(
     attempt = 0
     while True:
         try:
-            return await op(attempt)
+            result = await op(attempt)
         except Exception as exc:
             if not is_transient(exc):
+                if attempt:  # after retries: the database answered, or failed for good
+                    count_retried_statement("failed" if is_database_error(exc) else "recovered")
                 raise
             elapsed = time.monotonic() - started
             delay = next_wait(attempt, max_seconds - elapsed)
@@ -70,10 +73,16 @@ async def retry_transient(
                     "database unavailable after %d attempts in %.1fs: %s",
                     attempt, elapsed, describe(exc),
                 )  # fmt: skip
+                count_retried_statement("exhausted")
                 raise RetryBudgetExhausted(exc) from None
+            count_retry()
             # One line when an outage begins for this statement, not one per attempt.
             (log.warning if attempt == 1 else log.debug)(
                 "transient database error: %s; retrying for up to %.1fs more (attempt %d)",
                 describe(exc), max_seconds - elapsed, attempt + 1,
             )  # fmt: skip
             await asyncio.sleep(delay)
+        else:
+            if attempt:
+                count_retried_statement("recovered")
+            return result

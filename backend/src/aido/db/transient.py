@@ -50,6 +50,15 @@ def _driver_error(exc: BaseException) -> BaseException:
     return orig if isinstance(orig, BaseException) else exc
 
 
+class PoolExhausted(Exception):
+    """Every connection (DB_POOL_SIZE + DB_MAX_OVERFLOW) stayed busy for DB_POOL_TIMEOUT."""
+
+
+def is_database_error(exc: BaseException) -> bool:
+    """Raised by the driver or the pool, not by the statement's own logic (a domain error)."""
+    return isinstance(exc, psycopg.Error | PoolExhausted)
+
+
 def is_transient(exc: BaseException) -> bool:
     if is_pooler_queue_full(exc):
         return False

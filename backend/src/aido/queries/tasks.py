@@ -33,6 +33,7 @@ from aido.core.errors import (
     TooManySearches,
 )
 from aido.core.keyed_limiter import KeyedLimiter, SlotWaitTimedOut
+from aido.core.metrics import count_unknown_outcome
 from aido.db.database import Connection, Database, Query, Row
 from aido.models.task import SortOrder, TaskSort
 from aido.queries import cursor as cursors
@@ -270,11 +271,14 @@ async def create_task(
             except psycopg.errors.ForeignKeyViolation:
                 raise AccountGone from None  # owner_id's user is gone (foreign key)
             if row is not None:
+                if attempt:
+                    count_unknown_outcome("task_create", already_done=False)
                 return row, True
             found = await conn.fetch_one(earlier, params)
             if found is not None:
                 stored_hash = found.pop("idempotency_hash")
                 if found["id"] == str(task_id):
+                    count_unknown_outcome("task_create", already_done=True)
                     return found, True  # our own earlier attempt: created now
                 if stored_hash is not None and stored_hash != fingerprint:
                     raise IdempotencyKeyReused
@@ -364,6 +368,8 @@ async def delete_task(db: Database, *, owner_id: uuid.UUID, task_id: uuid.UUID) 
 
     async def op(conn: Connection, attempt: int) -> bool:
         deleted = await conn.fetch_one(DELETE, params) is not None
+        if attempt:
+            count_unknown_outcome("task_delete", already_done=not deleted)
         # After a lost answer the repeat finds nothing because the first attempt deleted it.
         return deleted or attempt > 0
 

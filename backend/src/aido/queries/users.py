@@ -10,6 +10,7 @@ from __future__ import annotations
 import uuid
 
 from aido.core.errors import AccountGone, EmailTaken, PasswordChangedMeanwhile
+from aido.core.metrics import count_unknown_outcome
 from aido.core.revocation import RevocationBatch
 from aido.db.database import Connection, Database, Query, Row
 
@@ -78,11 +79,14 @@ async def create_user(db: Database, *, email: str, hashed_password: str) -> Row:
     async def op(conn: Connection, attempt: int) -> Row:
         row = await conn.fetch_one(CREATE, params)
         if row is not None:
+            if attempt:
+                count_unknown_outcome("user_create", already_done=False)
             return row
         # The email is taken: by someone else (409), or by our own earlier attempt whose
         # answer was lost with its connection (then the account is ours: 201).
         existing = await conn.fetch_one(BY_EMAIL, params)
         if existing is not None and existing["id"] == str(user_id):
+            count_unknown_outcome("user_create", already_done=True)
             return existing
         raise EmailTaken
 
@@ -113,6 +117,8 @@ async def delete_user(db: Database, *, user_id: uuid.UUID) -> None:
 
     async def op(conn: Connection, attempt: int) -> bool:
         deleted = await conn.fetch_one(DELETE, {"user_id": user_id}) is not None
+        if attempt:
+            count_unknown_outcome("user_delete", already_done=not deleted)
         # A repeat after a lost answer finds nothing: the first attempt did the deletion.
         return deleted or attempt > 0
 
