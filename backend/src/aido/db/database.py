@@ -112,7 +112,7 @@ class PoolStats:
     max_overflow: int  # DB_MAX_OVERFLOW
     in_use: int  # checked out by a request
     idle: int  # open, in the pool
-    overflow: int  # open beyond `size`
+    overflow: int  # in use beyond `size` (idle ones opened for a burst are in `idle`)
     waiting: int  # requests waiting for a connection: a free one, or one being opened
 
     @property
@@ -184,7 +184,10 @@ class Database:
             max_overflow=self._max_size - self._size,
             in_use=self._in_use,
             idle=idle,
-            overflow=max(0, self._in_use + idle - self._size),
+            # In use, not open: psycopg_pool keeps a connection opened for a burst (or for
+            # the checkouts of start-up, made while the first ones are still connecting) for
+            # OVERFLOW_IDLE_SECONDS, and a quiet pool then shows it as idle, not overflow.
+            overflow=max(0, self._in_use - self._size),
             waiting=stats.get("requests_waiting", 0),
         )
 
