@@ -47,6 +47,8 @@ from aido.db.transient import (
 )
 
 log = logging.getLogger("aido.db")
+# Lines of the pool's own tasks (connects), which serve no request: they carry no request id.
+pool_log = logging.getLogger("aido.db.pool")
 T = TypeVar("T")
 # A row as the data layer returns it: column name -> value, ready for orjson (uuid as text).
 Row = dict[str, Any]
@@ -320,7 +322,7 @@ class Database:
 
     def _connect_failed(self, exc: BaseException) -> None:
         if self._reachable:
-            log.warning("cannot open a database connection: %s", describe(exc))
+            pool_log.warning("cannot open a database connection: %s", describe(exc))
         self._reachable = False
         failure, self._next_failure = self._next_failure, None
         if failure is not None and not failure.done():
