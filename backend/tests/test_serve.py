@@ -101,6 +101,10 @@ def test_two_workers_log_json_migrate_once_and_add_up_their_metrics(
             assert time.monotonic() < deadline, "two workers never started"
             time.sleep(0.2)
         first, second = workers
+        # The supervisor never loaded the app's libraries (the migration ran in a child).
+        libraries = Path(f"/proc/{server.process.pid}/maps").read_text()
+        for library in ("psycopg_binary", "sqlalchemy", "argon2"):
+            assert library not in libraries, f"the supervisor loaded {library}"
         metrics_dir = metrics_dir_of(first)
         assert metrics_dir_of(second) == metrics_dir and metrics_dir.is_dir()
 

@@ -1,4 +1,5 @@
-"""The ASGI app: `uvicorn aido.main:app` serves it once the package is installed."""
+"""The ASGI app, built by a factory: `uvicorn --factory aido.main:create_app` serves it once
+the package is installed (`python -m aido` is the production entry point, aido/serve.py)."""
 
 from __future__ import annotations
 
@@ -70,9 +71,13 @@ async def sample_pool(db: Database, every: float = POOL_SAMPLE_SECONDS) -> None:
         await asyncio.sleep(every)
 
 
-def create_app(settings: Settings, *, schema_ready: bool = False) -> FastAPI:
-    """`schema_ready`: the database was waited for and migrated before this process started
-    (by `python -m aido`), so start-up only opens the pool."""
+def create_app(settings: Settings | None = None, *, schema_ready: bool = False) -> FastAPI:
+    """The app on `settings` (by default read from the environment and `.env`: a wrong one
+    exits with code 2 and one line, as `python -m aido` does). `schema_ready`: the database
+    was waited for and migrated before this process started (by `python -m aido`), so
+    start-up only opens the pool."""
+    if settings is None:
+        settings = _settings_or_exit()
     configure_logging(settings.LOG_LEVEL, settings.LOG_FORMAT)
     app = FastAPI(
         title="aido-todo",
@@ -116,12 +121,22 @@ def create_app(settings: Settings, *, schema_ready: bool = False) -> FastAPI:
     return app
 
 
-def _app_from_environment() -> FastAPI:
+def _settings_or_exit() -> Settings:
     try:
-        return create_app(get_settings())
+        return get_settings()
     except ConfigError as exc:
         print(fatal_line(str(exc), requested_log_format()), file=sys.stderr)
         raise SystemExit(EXIT_CONFIG_ERROR) from None
 
 
-app = _app_from_environment()
+app: FastAPI  # declared for type checkers; assigned by __getattr__ below on first use
+
+
+def __getattr__(name: str) -> FastAPI:
+    """`aido.main:app` (`uvicorn aido.main:app`, as the test suite's server helper runs it):
+    built on first use, so importing this module builds nothing and reads no settings."""
+    if name != "app":
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    global app
+    app = create_app()
+    return app

@@ -9,53 +9,96 @@ value); 3 the database did not answer within DB_STARTUP_TIMEOUT, cannot be used,
 migration failed, in one line. An orchestrator restarts on 3 (the database may come back),
 not on 2 (nothing changes until the settings do): README "Operations".
 
-Serving: this supervisor validates the settings and brings the schema to head once, then
-starts the workers, whose start-up only opens their pools (`worker_app`); the migration's one
-log line says what was applied. The supervisor and the workers log through the same
-dictConfig (uvicorn's `log_config`); uvicorn's access log is off, the app writes its own.
-With METRICS_TOKEN set and several workers, the workers share a metrics directory made fresh
-for this start and removed at exit (core/metrics.py). uvicorn runs with the connection bounds
-of `aido.http_guard`; on SIGTERM it stops accepting at once (new connections are refused),
-lets requests in flight finish within HTTP_DRAIN_TIMEOUT, then exits.
+Serving: this supervisor validates the settings, brings the schema to head once in a child
+process (`python -m aido migrate`: its exit code, 2 or 3, is the supervisor's), then starts the
+workers, which import the app by its factory string (`worker_app`) and whose start-up only
+opens their pools; the migration's one log line says what was applied. The supervisor itself
+never imports FastAPI, SQLAlchemy or the app: it stays small beside its workers
+(bench/README.md, "Issue 15: the supervisor process"). The supervisor and the workers log
+through the same dictConfig (uvicorn's `log_config`); uvicorn's access log is off, the app
+writes its own. With METRICS_TOKEN set and several workers, the workers share a metrics
+directory made fresh for this start and removed at exit (core/metrics.py). uvicorn runs with
+the connection bounds of `aido.http_guard`; on SIGTERM it stops accepting at once (new
+connections are refused), lets requests in flight finish within HTTP_DRAIN_TIMEOUT, then exits.
 """
 
 from __future__ import annotations
 
 import argparse
-import asyncio
 import contextlib
 import logging
 import os
 import shutil
+import signal
+import subprocess
 import sys
 import tempfile
 from collections.abc import Iterator
+from types import FrameType
+from typing import TYPE_CHECKING
 
 import uvicorn
-from fastapi import FastAPI
 from prometheus_client.multiprocess import mark_process_dead
 from uvicorn.supervisors.multiprocess import Multiprocess
 
 from aido.core.config import ConfigError, Settings, get_settings, requested_log_format
 from aido.core.logging import configure_logging, fatal_line, logging_config
-from aido.db.database import Database
-from aido.db.startup import StartupError, prepare_database
+
+if TYPE_CHECKING:
+    from fastapi import FastAPI
 
 log = logging.getLogger("aido.serve")
 
 EXIT_CONFIG_ERROR, EXIT_STARTUP_FAILED = 2, 3
-# prometheus_client's own variable: read by it, in each worker, when it is imported.
+# prometheus_client's own variable, not a setting: prometheus_client reads it itself, in each
+# worker, when it is imported; the supervisor sets it for the workers it spawns.
 METRICS_DIR_VARIABLE = "PROMETHEUS_MULTIPROC_DIR"
+# The workers' app, imported by uvicorn in each worker (never in the supervisor).
+WORKER_APP = "aido.serve:worker_app"
 
 
-async def _prepare() -> None:
-    settings = get_settings()
-    db = Database(settings, application_name="aido-migrate")
-    await db.open()
+def migrate_here() -> None:
+    """Wait for the database and migrate, in this process (`python -m aido migrate`)."""
+    import asyncio
+
+    from aido.db.database import Database
+    from aido.db.startup import StartupError, prepare_database
+
+    async def prepare() -> None:
+        settings = get_settings()
+        db = Database(settings, application_name="aido-migrate")
+        await db.open()
+        try:
+            await prepare_database(db, settings)
+        finally:
+            await db.close()
+
     try:
-        await prepare_database(db, settings)
+        asyncio.run(prepare())
+    except StartupError as exc:
+        log.critical("start-up failed: %s", exc)
+        raise SystemExit(EXIT_STARTUP_FAILED) from None
+
+
+def migrate_in_child() -> None:
+    """`python -m aido migrate` as a child: SQLAlchemy, Alembic and the models are loaded
+    there and freed with it. Its lines go to our stderr; its exit code is ours. SIGTERM or
+    SIGINT while it runs is passed on to it."""
+    child = subprocess.Popen([sys.executable, "-m", "aido", "migrate"])
+
+    def forward(signum: int, _frame: FrameType | None) -> None:
+        child.send_signal(signum)
+
+    previous = {sig: signal.signal(sig, forward) for sig in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        code = child.wait()
     finally:
-        await db.close()
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    if code < 0:  # ended by a signal (ours, passed on): exit as a shell reports it
+        raise SystemExit(128 - code)
+    if code != 0:
+        raise SystemExit(code)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -76,14 +119,11 @@ def main(argv: list[str] | None = None) -> None:
             "on" if settings.METRICS_TOKEN else "off",
         )  # fmt: skip
         return
-    try:
-        asyncio.run(_prepare())
-    except StartupError as exc:
-        log.critical("start-up failed: %s", exc)
-        raise SystemExit(EXIT_STARTUP_FAILED) from None
     if command == "migrate":
+        migrate_here()
         return
-    workers = int(os.environ.get("WEB_CONCURRENCY") or os.cpu_count() or 1)
+    migrate_in_child()
+    workers = settings.workers
     with metrics_directory(enabled=settings.METRICS_TOKEN is not None and workers > 1) as path:
         config = server_config(settings, workers)
         if workers > 1:
@@ -94,12 +134,11 @@ def main(argv: list[str] | None = None) -> None:
 
 
 def worker_app() -> FastAPI:
-    """The app of `python -m aido`'s workers (a uvicorn factory): built from the settings the
-    supervisor validated, on the schema it migrated."""
-    from aido.main import app
+    """The app of `python -m aido`'s workers (a uvicorn factory, imported in each worker):
+    built from the settings the supervisor validated, on the schema it had migrated."""
+    from aido.main import create_app
 
-    app.state.schema_ready = True
-    return app
+    return create_app(schema_ready=True)
 
 
 @contextlib.contextmanager
@@ -120,7 +159,7 @@ def metrics_directory(*, enabled: bool) -> Iterator[str | None]:
 
 def server_config(settings: Settings, workers: int) -> uvicorn.Config:
     return uvicorn.Config(
-        "aido.serve:worker_app",
+        WORKER_APP,
         factory=True,
         host=settings.API_HOST,
         port=settings.API_PORT,
@@ -129,9 +168,7 @@ def server_config(settings: Settings, workers: int) -> uvicorn.Config:
         timeout_keep_alive=settings.HTTP_KEEPALIVE_TIMEOUT,
         timeout_graceful_shutdown=settings.HTTP_DRAIN_TIMEOUT,
         proxy_headers=True,
-        # Trusting every peer's X-Forwarded-For would let any client pick its own address and
-        # escape the per-client log-in limit: only a proxy on this host is trusted by default.
-        forwarded_allow_ips=os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1"),
+        forwarded_allow_ips=settings.FORWARDED_ALLOW_IPS,
         # Applied by uvicorn here and in each worker: one format for every process's lines.
         log_config=logging_config(settings.LOG_LEVEL, settings.LOG_FORMAT),
         log_level=settings.LOG_LEVEL.lower(),

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from aido.core.config import ConfigError, Settings, load_settings
+from aido.core.config import ConfigError, Settings, env_file, load_settings
 
 PASSWORD = "hunter2-very-secret"
 GOOD_URL = f"postgresql://app:{PASSWORD}@localhost:5432/app"
@@ -110,6 +110,63 @@ def test_env_file_is_read_and_the_environment_wins(env: pytest.MonkeyPatch, tmp_
     assert settings.JWT_SECRET == STRONG_SECRET
 
 
+def test_the_env_file_is_the_nearest_one_up_to_the_checkout_root(
+    env: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    env.delenv("AIDO_ENV_FILE")
+    checkout = tmp_path / "checkout"
+    (checkout / ".git").mkdir(parents=True)
+    (checkout / "backend" / "src").mkdir(parents=True)
+    (tmp_path / ".env").write_text("DATABASE_URL=not-this-one\n")  # above the checkout
+    assert env_file(checkout / "backend") is None
+    (checkout / ".env").write_text(f"DATABASE_URL={GOOD_URL}\n")
+    assert env_file(checkout / "backend" / "src") == checkout / ".env"
+    (checkout / "backend" / ".env").write_text(f"DATABASE_URL={GOOD_URL}\n")
+    assert env_file(checkout / "backend") == checkout / "backend" / ".env"
+
+
+def test_outside_a_checkout_only_the_working_directorys_env_file_is_read(
+    env: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    env.delenv("AIDO_ENV_FILE")
+    app_dir = tmp_path / "app"
+    app_dir.mkdir()
+    (tmp_path / ".env").write_text("DATABASE_URL=not-this-one\n")
+    assert env_file(app_dir) is None
+    (app_dir / ".env").write_text(f"DATABASE_URL={GOOD_URL}\n")
+    assert env_file(app_dir) == app_dir / ".env"
+    env.setenv("AIDO_ENV_FILE", str(tmp_path / ".env"))  # named: wins
+    assert env_file(app_dir) == tmp_path / ".env"
+
+
+@pytest.mark.parametrize(
+    ("value", "says"),
+    [
+        ("proxy.internal", "FORWARDED_ALLOW_IPS must be IP addresses or networks"),
+        ("10.0.0.0/8,,nope", "FORWARDED_ALLOW_IPS must be IP addresses or networks"),
+        (" , ", "FORWARDED_ALLOW_IPS is empty"),
+    ],
+)
+def test_forwarded_allow_ips_must_be_addresses_or_networks(
+    env: pytest.MonkeyPatch, value: str, says: str
+) -> None:
+    env.setenv("DATABASE_URL", GOOD_URL)
+    env.setenv("FORWARDED_ALLOW_IPS", value)
+    assert error_line(env).startswith(f"configuration error: {says}")
+
+
+def test_server_settings_read_as_written(env: pytest.MonkeyPatch) -> None:
+    env.setenv("DATABASE_URL", GOOD_URL)
+    env.setenv("FORWARDED_ALLOW_IPS", " 10.0.0.0/8, 127.0.0.1 ,::1")
+    env.setenv("WEB_CONCURRENCY", "3")
+    settings = load_settings()
+    assert settings.FORWARDED_ALLOW_IPS == "10.0.0.0/8,127.0.0.1,::1"
+    assert settings.workers == 3
+    env.setenv("FORWARDED_ALLOW_IPS", "*")
+    env.setenv("WEB_CONCURRENCY", "0")
+    assert error_line(env).startswith("configuration error: WEB_CONCURRENCY")
+
+
 def test_an_empty_jwt_secret_means_unset(env: pytest.MonkeyPatch) -> None:
     # compose passes `JWT_SECRET=` when .env has the line without a value.
     env.setenv("DATABASE_URL", GOOD_URL)
@@ -137,6 +194,7 @@ def test_env_example_documents_every_setting() -> None:
     "argv",
     [
         [sys.executable, "-m", "uvicorn", "aido.main:app"],
+        [sys.executable, "-m", "uvicorn", "--factory", "aido.main:create_app"],
         [sys.executable, "-m", "aido"],
     ],
 )

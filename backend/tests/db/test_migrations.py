@@ -138,8 +138,9 @@ def test_concurrent_upgrades_are_serialized(empty_db: str, tmp_path: Path) -> No
 
 
 def test_0002_normalises_stored_emails_and_keeps_colliding_rows(empty_db: str) -> None:
-    from aido.db.migrate import alembic_config
     from alembic import command
+
+    from aido.db.migrate import alembic_config
 
     command.upgrade(alembic_config(empty_db), "0001")
     rows = {  # name: (email as stored before 0002, days old)

@@ -1,8 +1,9 @@
-"""Settings: the environment first, then the project root's `.env` when present."""
+"""Settings: the environment first, then a `.env` file when there is one (see `env_file`)."""
 
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 import logging
 import os
 from functools import lru_cache
@@ -16,8 +17,6 @@ from aido.core.db_url import DatabaseUrlError, normalize_database_url, redact_ur
 
 log = logging.getLogger("aido.config")
 
-# backend/src/aido/core/config.py -> the repository root, where `.env` lives.
-PROJECT_ROOT = Path(__file__).resolve().parents[4]
 # Unset, tokens are signed with a random secret stored in the database (queries.signing_secret).
 MIN_JWT_SECRET_BYTES = 32
 # A bearer token for /metrics: long enough that guessing it over the network is hopeless.
@@ -33,12 +32,20 @@ PositiveFloat = Annotated[float, Field(gt=0)]
 PositiveInt = Annotated[int, Field(gt=0)]
 
 
-def env_file() -> Path | None:
-    """AIDO_ENV_FILE overrides the location; an empty value disables the file (tests)."""
+def env_file(cwd: Path | None = None) -> Path | None:
+    """The `.env` to read: AIDO_ENV_FILE when set (empty: none, as the tests run); else the
+    `.env` of the current directory, or, inside a checkout, of the nearest directory up to
+    and including the checkout's root (the one holding `.git`), so `cd backend && alembic …`
+    reads the root `.env`. Outside a checkout (an installed package, the image) only the
+    current directory is looked at: a `.env` in some parent is not this app's."""
     override = os.environ.get("AIDO_ENV_FILE")
     if override is not None:
         return Path(override) if override else None
-    return PROJECT_ROOT / ".env"
+    here = (cwd or Path.cwd()).resolve()
+    candidates = [here, *here.parents]
+    checkout_root = next((d for d in candidates if (d / ".git").exists()), None)
+    searched = candidates[: candidates.index(checkout_root) + 1] if checkout_root else [here]
+    return next((d / ".env" for d in searched if (d / ".env").is_file()), None)
 
 
 def _lowercase(cls: type, value: object) -> object:
@@ -100,8 +107,12 @@ class Settings(BaseSettings):
     # Linux: hashes start under SCHED_IDLE (requests take the CPU first) and one still running
     # after a second goes on at this nice value; 0 turns both off (core/password_hashing.py).
     PASSWORD_HASH_NICE: Annotated[int, Field(ge=0, le=19)] = 10
-    # uvicorn workers of `python -m aido` (read here to size the per-process hashing bound).
+    # uvicorn workers of `python -m aido` (None: the CPU count); also sizes the hashing bound.
     WEB_CONCURRENCY: PositiveInt | None = None
+    # Peers whose X-Forwarded-For / -Proto `python -m aido` trusts: addresses or networks,
+    # comma-separated, or `*`. Trusting every peer would let any client pick its own address
+    # and escape the per-client limits: only a proxy on this host is trusted by default.
+    FORWARDED_ALLOW_IPS: str = "127.0.0.1"
 
     # The HTTP server of `python -m aido` (uvicorn with aido.http_guard): what one connection
     # may hold. The request line and headers must arrive within HTTP_HEADER_TIMEOUT of the
@@ -154,6 +165,23 @@ class Settings(BaseSettings):
     def _empty_is_unset(cls, value: object) -> object:
         return None if value == "" else value
 
+    @field_validator("FORWARDED_ALLOW_IPS")
+    @classmethod
+    def _check_forwarded_allow_ips(cls, value: str) -> str:
+        entries = [entry.strip() for entry in value.split(",") if entry.strip()]
+        if not entries:
+            raise ValueError("is empty; give proxy addresses or networks, comma-separated, or *")
+        for entry in entries:
+            if entry == "*":
+                continue
+            try:
+                ipaddress.ip_network(entry, strict=False)
+            except ValueError:
+                raise ValueError(
+                    "must be IP addresses or networks (e.g. 10.0.0.0/8), comma-separated, or *"
+                ) from None
+        return ",".join(entries)
+
     @field_validator("JWT_SECRET")
     @classmethod
     def _check_secret(cls, value: str | None) -> str | None:
@@ -204,6 +232,11 @@ class Settings(BaseSettings):
     @property
     def redacted_database_url(self) -> str:
         return redact_url(self.DATABASE_URL)
+
+    @property
+    def workers(self) -> int:
+        """The uvicorn workers `python -m aido` starts."""
+        return self.WEB_CONCURRENCY or os.cpu_count() or 1
 
 
 class ConfigError(Exception):

@@ -17,7 +17,6 @@ import unicodedata
 from collections.abc import Sequence
 
 import sqlalchemy as sa
-
 from alembic import op
 
 revision: str = "0002"

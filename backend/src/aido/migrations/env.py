@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection, Mapping
 from typing import Any
 
+from alembic import context
+from alembic.migration import MigrationContext, MigrationInfo
 from sqlalchemy import create_engine, pool, text
 from sqlmodel import SQLModel
 
 import aido.models  # noqa: F401 - registers the tables on the metadata
 from aido.db.migrate import MIGRATION_LOCK_ID, migration_url
-from alembic import context
 
 config = context.config
 target_metadata = SQLModel.metadata
@@ -20,8 +22,14 @@ def run_migrations_online() -> None:
     # What this run applied, and the revision it left, for aido.db.migrate's one log line.
     applied: list[str] = config.attributes.setdefault("applied", [])
 
-    def record(*, step: Any, **_: Any) -> None:
-        doc = (step.up_revision.doc or "").strip().splitlines()
+    def record(
+        ctx: MigrationContext,
+        step: MigrationInfo,
+        heads: Collection[Any],
+        run_args: Mapping[str, Any],
+    ) -> None:
+        # The revision's Script (its `doc` is the docstring's first lines).
+        doc = str(getattr(step.up_revision, "doc", None) or "").strip().splitlines()
         applied.append(f"{step.up_revision_id} ({doc[0]})" if doc else str(step.up_revision_id))
 
     engine = create_engine(url, poolclass=pool.NullPool, hide_parameters=True)
