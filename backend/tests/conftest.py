@@ -13,6 +13,7 @@ import pytest
 from aido.testing.postgres import NoDatabaseError
 from tests.support.database import create_database, migrate, truncate_all
 from tests.support.in_process import serve_in_process, settings_from
+from tests.support.response_models import ResponseModelCheck
 from tests.support.server import Server, base_env, run_server
 from tests.support.suite_database import SuiteDatabase, needed_by, planned_source
 
@@ -111,10 +112,16 @@ def in_process_app(server_env: dict[str, str]) -> Iterator[httpx.Client]:
         yield app_client
 
 
+@pytest.fixture(scope="session")
+def response_models() -> ResponseModelCheck:
+    return ResponseModelCheck.for_the_app()
+
+
 @pytest.fixture
-def response_checks() -> list[ResponseCheck]:
-    """Called with every answer `client` receives; a folder's conftest adds its own checks."""
-    return []
+def response_checks(response_models: ResponseModelCheck) -> list[ResponseCheck]:
+    """Called with every answer `client` receives: each is checked against its route's
+    response_model (tests/support/response_models.py); a folder's conftest adds its own."""
+    return [response_models]
 
 
 @pytest.fixture

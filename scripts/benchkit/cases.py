@@ -10,8 +10,8 @@ from datetime import datetime
 
 import psycopg
 
-from aido.crud.cursor import encode
 from aido.models.task import SortOrder, TaskSort
+from aido.queries.cursor import encode
 from benchkit.client import call
 from benchkit.database import conninfo
 from benchkit.loadgen import Request

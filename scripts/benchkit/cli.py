@@ -15,7 +15,17 @@ from sqlalchemy.engine import make_url
 from aido.testing.pgbouncer import run_pgbouncer
 from aido.testing.pgbouncer import version as pgbouncer_version
 from aido.testing.postgres import provide_postgres
-from benchkit import cases, client, flood, hostile, loadgen, machine, observability, report
+from benchkit import (
+    cases,
+    client,
+    flood,
+    hostile,
+    loadgen,
+    machine,
+    observability,
+    reference,
+    report,
+)
 from benchkit.cpu import Watched
 from benchkit.database import bench_database, conninfo, server_version
 from benchkit.direct import DIRECT_CASE, run_direct
@@ -125,15 +135,22 @@ def main(argv: list[str]) -> int:
             )  # fmt: skip
 
         server = stack.enter_context(start_server({}))
+        # Argon2 makes each log-in cost ~0.1-1 s of CPU: a sample of the users is logged in
+        # and the load rotates over them (the direct query and the reference app use the
+        # same owners).
+        active = data.users[: args.login_users]
+        ref = stack.enter_context(reference.run_reference(
+            conninfo(app_url), [u.id for u in active], workers=server.workers,
+            pool_size=server.pool_size,
+        ))  # fmt: skip
         # The processes whose CPU each case reports (benchkit.cpu): the database's name is in
         # the process title of every Postgres backend serving it.
         marker = str(make_url(db_url).database)
         pooler_pid = pooler.pid if pooler else None
         watched = Watched(app_pgid=server.process.pid, postgres_marker=marker,
                           pooler_pid=pooler_pid)  # fmt: skip
-        # Argon2 makes each log-in cost ~0.1-1 s of CPU: a sample of the users is logged in
-        # and the load rotates over them (the direct query uses the same owners).
-        active = data.users[: args.login_users]
+        watched_ref = Watched(app_pgid=ref.process.pid, postgres_marker=marker,
+                              pooler_pid=pooler_pid)  # fmt: skip
         emails = [u.email for u in active] + [data.big.email, attacker.email]
         tokens = client.login_all(server.url, emails, data.password,
                                   parallel=2 * args.workers)  # fmt: skip
@@ -190,6 +207,15 @@ def main(argv: list[str]) -> int:
                     warmup=args.warmup, concurrency=concurrency, watched=watched,
                 )  # fmt: skip
                 results.append(result)
+                if name in reference.CASES:
+                    # Right after the API's case, the same requests to the stack's best case.
+                    say(_line(index, len(steps), result))
+                    result = loadgen.run_case(
+                        wrk, reference.name_of(name), ref.url, plan[name],
+                        seconds=args.duration, warmup=args.warmup, concurrency=concurrency,
+                        watched=watched_ref,
+                    )  # fmt: skip
+                    results.append(result)
             say(_line(index, len(steps), result))
         if any(args.only.lower() in n.lower() for n in [flood.BASELINE_CASE, *flood.FLOODS]):
             # Last: the floods create accounts and leave throttle counters behind.

@@ -20,8 +20,8 @@ import orjson
 import psycopg
 from psycopg.rows import dict_row
 
-from aido.crud.cursor import encode
 from aido.models.task import SortOrder, TaskSort
+from aido.queries.cursor import encode
 from benchkit.cpu import CpuMeter, Watched, per_request
 from benchkit.result import CaseResult
 

@@ -17,8 +17,8 @@ from pathlib import Path
 import psycopg
 
 from aido.core.security import hash_password
-from benchkit.database import conninfo
 from benchkit.cpu import Watched
+from benchkit.database import conninfo
 from benchkit.loadgen import Request, _run, run_case
 from benchkit.progress import say
 from benchkit.result import CaseResult

@@ -10,19 +10,26 @@ from benchkit.result import CaseResult
 
 LIVE = "GET /health/live"
 COLUMNS = ("case", "req/s", "p50 ms", "p95 ms", "p99 ms", "errors", "vs live", "vs psycopg",
-           "app CPU ms/req", "pg CPU ms/req", "pooler CPU ms/req")  # fmt: skip
+           "app CPU ms/req", "pg CPU ms/req", "pooler CPU ms/req",
+           "app CPU vs reference")  # fmt: skip
+REFERENCE_PREFIX = "reference: "
 # benchkit.cpu's groups, in the order of the last three columns.
 CPU_GROUPS = ("app", "postgres", "pooler")
 
 
 def rows(cases: list[CaseResult], direct: CaseResult) -> list[dict[str, Any]]:
     live = next((c.rps for c in cases if c.name == LIVE), 0.0)
+    reference_cpu = {c.name.removeprefix(REFERENCE_PREFIX): c.cpu_ms.get("app")
+                     for c in cases if c.name.startswith(REFERENCE_PREFIX)}  # fmt: skip
     out = []
     for case in [*cases, direct]:
+        ours, theirs = case.cpu_ms.get("app"), reference_cpu.get(case.name)
         out.append({
             **case.as_dict(),
             "vs_live": round(case.rps / live, 3) if live else None,
             "vs_psycopg": round(case.rps / direct.rps, 3) if direct.rps else None,
+            # The API's server CPU per request over the reference app's, same requests.
+            "vs_reference": round(ours / theirs, 2) if ours and theirs else None,
         })  # fmt: skip
     return out
 
@@ -39,7 +46,8 @@ def _cells(row: dict[str, Any]) -> list[str]:
 
     return [row["name"], f"{row['rps']:,.0f}", f"{row['p50_ms']:.1f}", f"{row['p95_ms']:.1f}",
             f"{row['p99_ms']:.1f}", str(row["errors"]), pct(row["vs_live"]),
-            pct(row["vs_psycopg"]), *(cpu(g) for g in CPU_GROUPS)]  # fmt: skip
+            pct(row["vs_psycopg"]), *(cpu(g) for g in CPU_GROUPS),
+            "-" if row.get("vs_reference") is None else f"{row['vs_reference']:.2f}x"]  # fmt: skip
 
 
 def table(data: list[dict[str, Any]]) -> str:

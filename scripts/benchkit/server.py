@@ -38,7 +38,7 @@ def pool_size(concurrency: int, workers: int) -> int:
     return max(2, min(concurrency, MAX_POOL_PER_WORKER, 150 // workers))
 
 
-def _wait_live(url: str, process: subprocess.Popen[bytes], log_path: Path, timeout: float) -> None:
+def wait_live(url: str, process: subprocess.Popen[bytes], log_path: Path, timeout: float) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
@@ -103,7 +103,7 @@ def run_server(
         )
     url = f"http://127.0.0.1:{port}"
     try:
-        _wait_live(url, process, log_path, timeout=90)
+        wait_live(url, process, log_path, timeout=90)
         say("backend is live")
         yield Server(url, workers, size, log_path, process)
     except BaseException:
@@ -112,10 +112,10 @@ def run_server(
     else:
         log_path.unlink(missing_ok=True)
     finally:
-        _stop(process)
+        stop(process)
 
 
-def _stop(process: subprocess.Popen[bytes]) -> None:
+def stop(process: subprocess.Popen[bytes]) -> None:
     if process.poll() is not None:
         return
     with contextlib.suppress(ProcessLookupError):

@@ -32,9 +32,9 @@ from uvicorn.config import Config
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 from uvicorn.server import ServerState
 
-from aido.api.security_headers import SECURITY_HEADERS
 from aido.core.config import get_settings
 from aido.core.metrics import count_refusal
+from aido.core.security_headers import SECURITY_HEADERS
 
 # After an error answer: how long to drain what the client still sends before closing.
 LINGER_SECONDS = 2.0

@@ -23,8 +23,7 @@ from aido.core.config import ConfigError, Settings, get_settings, requested_log_
 from aido.core.heap import freeze_startup_objects
 from aido.core.logging import configure_logging, fatal_line
 from aido.core.metrics import record_pool
-from aido.db.engine import build_engine
-from aido.db.session import Database
+from aido.db.database import Database
 from aido.db.startup import StartupError, prepare_database
 
 log = logging.getLogger("aido.main")
@@ -37,7 +36,8 @@ POOL_SAMPLE_SECONDS = 1.0
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     settings: Settings = app.state.settings
     log.info("starting; database %s", settings.redacted_database_url)
-    db = Database(build_engine(settings), settings)
+    db = Database(settings)
+    await db.open()
     if app.state.schema_ready:
         # `python -m aido` waited for the database and migrated before it started workers.
         log.debug("schema prepared by the supervisor")
@@ -46,7 +46,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
             await prepare_database(db, settings)
         except StartupError as exc:
             log.critical("start-up failed: %s", exc)
-            await db.engine.dispose()
+            await db.close()
             # Raising here would make the server print a traceback after our one clear line.
             logging.shutdown()
             os._exit(EXIT_STARTUP_FAILED)
@@ -60,7 +60,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if sampler is not None:
             sampler.cancel()
         app.state.accounts.close()
-        await db.engine.dispose()
+        await db.close()
         log.info("stopped; connections closed")
 
 
@@ -103,7 +103,9 @@ def create_app(settings: Settings | None = None, *, schema_ready: bool = False) 
     app.add_middleware(BodySizeLimit, max_bytes=settings.MAX_BODY_BYTES)
     # The 413 above and CORS answers carry the headers too.
     app.add_middleware(SecurityHeaders)
-    routers = [health.router, auth.router, users.router, tasks.router]
+    # The tasks first: FastAPI tries the routes of every router included before the one that
+    # matches, at a cost per route on every request (bench/README.md, issue 15).
+    routers = [tasks.router, health.router, auth.router, users.router]
     if settings.METRICS_TOKEN:
         routers.append(metrics.router)
     # Outermost: every answer gets the request id, an access-log line and its metrics.

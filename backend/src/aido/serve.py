@@ -61,17 +61,17 @@ def migrate_here() -> None:
     """Wait for the database and migrate, in this process (`python -m aido migrate`)."""
     import asyncio
 
-    from aido.db.engine import build_engine
-    from aido.db.session import Database
+    from aido.db.database import Database
     from aido.db.startup import StartupError, prepare_database
 
     async def prepare() -> None:
         settings = get_settings()
-        db = Database(build_engine(settings, application_name="aido-migrate"), settings)
+        db = Database(settings, application_name="aido-migrate")
+        await db.open()
         try:
             await prepare_database(db, settings)
         finally:
-            await db.engine.dispose()
+            await db.close()
 
     try:
         asyncio.run(prepare())

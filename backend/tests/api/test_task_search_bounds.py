@@ -18,8 +18,8 @@ import httpx
 import psycopg
 import pytest
 
-from aido.crud.tasks import _list_statement
 from aido.models.task import SortOrder, TaskSort
+from aido.queries.tasks import ListShape, list_query
 from tests.support.accounts import quick_user
 from tests.support.database import create_database, libpq, migrate, query
 from tests.support.server import Server, run_server
@@ -144,7 +144,7 @@ def test_a_rare_word_is_found_through_the_trigram_index(
     rows: list[tuple[str, str | None]] = [(f"Buy milk {i}", "2 litres") for i in range(3000)]
     _seed(plans_db, owners[0], [*rows, ("Call the zeppelin pilot", None)])
     query(plans_db, "VACUUM ANALYZE task")
-    stmt = _list_statement(TaskSort.CREATED_AT, SortOrder.DESC, None, True, None)
+    stmt = list_query(ListShape(TaskSort.CREATED_AT, SortOrder.DESC, None, True, False))
     params = {"owner_id": owners[0], "pattern": "%zeppelin%", "limit": 21}
     with psycopg.connect(libpq(plans_db)) as conn:
         plan = "\n".join(r[0] for r in conn.execute("EXPLAIN " + stmt.sql, params))
@@ -156,7 +156,7 @@ def test_a_rare_word_is_found_through_the_trigram_index(
     ]  # fmt: skip
     assert len(index_conditions) == 2, plan  # title and description, one BitmapOr
     # The owner in the GIN index does not lure a plain list away from its ordered index.
-    plain = _list_statement(TaskSort.CREATED_AT, SortOrder.DESC, None, False, None)
+    plain = list_query(ListShape(TaskSort.CREATED_AT, SortOrder.DESC, None, False, False))
     with psycopg.connect(libpq(plans_db)) as conn:
         plain_plan = "\n".join(
             r[0] for r in conn.execute("EXPLAIN " + plain.sql, {"owner_id": owners[0], "limit": 51})

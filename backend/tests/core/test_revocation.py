@@ -17,9 +17,8 @@ import psycopg
 
 from aido.core.config import Settings
 from aido.core.revocation import RevocationList
-from aido.crud import users
-from aido.db.engine import build_engine
-from aido.db.session import Database
+from aido.db.database import Database
+from aido.queries import users
 from tests.support.database import libpq, query
 
 
@@ -41,12 +40,13 @@ async def with_list(
     clock: Callable[[], float] = time.monotonic,
 ) -> None:
     settings = Settings(DATABASE_URL=url, _env_file=None)
-    db = Database(build_engine(settings), settings)
+    db = Database(settings)
+    await db.open()
     try:
         fetch = functools.partial(users.revocations_since, db, lifetime_seconds=3600)
         await scenario(db, RevocationList(fetch, max_age=max_age, retain=3600, clock=clock))
     finally:
-        await db.engine.dispose()
+        await db.close()
 
 
 def test_a_revocation_that_commits_after_a_later_one_was_read_is_not_missed(
@@ -58,7 +58,7 @@ def test_a_revocation_that_commits_after_a_later_one_was_read_is_not_missed(
         await revocations.refresh()
         assert not revocations.is_revoked(slow, 0)
         with psycopg.connect(libpq(database_url)) as held:  # a transaction, left open
-            held.execute(users._REVOKE.sql, {"user_id": slow})  # its xid is assigned first
+            held.execute(users.REVOKE.sql, {"user_id": slow})  # its xid is assigned first
             assert await users.revoke_tokens(db, user_id=fast) == 1  # a later xid, committed
             await revocations.refresh()
             assert revocations.is_revoked(fast, 0)

@@ -11,8 +11,7 @@ import pytest
 from sqlalchemy.engine import make_url
 
 from aido.core.config import Settings
-from aido.db.engine import build_engine
-from aido.db.session import Database
+from aido.db.database import Database
 from aido.db.startup import LOCALHOST_IN_CONTAINER, StartupError, wait_for_database
 from aido.testing.postgres import free_port
 from tests.support.database import with_database
@@ -79,11 +78,12 @@ def start_up_failure(url: str, *, in_container: bool) -> str:
     settings = Settings(DATABASE_URL=url, DB_STARTUP_TIMEOUT=1, _env_file=None)
 
     async def wait() -> None:
-        db = Database(build_engine(settings), settings)
+        db = Database(settings)
+        await db.open()
         try:
             await wait_for_database(db, settings, in_container=in_container)
         finally:
-            await db.engine.dispose()
+            await db.close()
 
     with pytest.raises(StartupError) as failure:
         asyncio.run(wait())

@@ -9,8 +9,7 @@ from typing import Any
 import pytest
 
 from aido.core.config import Settings
-from aido.db.engine import build_engine
-from aido.db.session import Database, RawConnection
+from aido.db.database import Connection, Database
 from aido.testing.pgbouncer import PgBouncer
 
 EXECUTIONS = 8  # above psycopg's threshold of 5
@@ -24,10 +23,11 @@ def prepared_on_the_server(database_url: str, direct_url: str | None = None, **e
     )
 
     async def run() -> list[Any]:
-        db = Database(build_engine(settings), settings)
+        db = Database(settings)
+        await db.open()
         try:
 
-            async def op(conn: RawConnection, attempt: int) -> list[Any]:
+            async def op(conn: Connection, attempt: int) -> list[Any]:
                 for n in range(EXECUTIONS):
                     await conn.execute("SELECT %s::int + 1", (n,))
                 # In the same transaction-less round trip as nothing else: the view shows the
@@ -35,9 +35,9 @@ def prepared_on_the_server(database_url: str, direct_url: str | None = None, **e
                 cur = await conn.execute("SELECT statement FROM pg_prepared_statements")
                 return [row[0] for row in await cur.fetchall()]
 
-            return await db.run_raw(op)
+            return await db.run(op)
         finally:
-            await db.engine.dispose()
+            await db.close()
 
     return asyncio.run(run())
 

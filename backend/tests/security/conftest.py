@@ -16,12 +16,14 @@ def run_secrets(pg_admin_url: str, jwt_secret: str) -> dict[str, str]:
 
 
 @pytest.fixture
-def response_checks(run_secrets: dict[str, str]) -> list[Callable[[httpx.Response], None]]:
-    """The suite's `client`, with every answer checked for the run's secrets."""
+def response_checks(
+    response_checks: list[Callable[[httpx.Response], None]], run_secrets: dict[str, str]
+) -> list[Callable[[httpx.Response], None]]:
+    """The suite's checks of every answer (tests/conftest.py), and the run's secrets."""
 
     def check(response: httpx.Response) -> None:
         response.read()
         where = f"the response to {response.request.method} {response.request.url.path}"
         assert_no_leaks(where, [response.text, str(response.headers)], run_secrets)
 
-    return [check]
+    return [*response_checks, check]

@@ -12,9 +12,9 @@ from typing import Any
 
 import anyio.from_thread
 import httpx
-import pytest
 
 from aido.core.config import Settings
+from aido.main import create_app
 
 BASE_URL = "http://testserver"
 
@@ -47,24 +47,10 @@ class _PortalTransport(httpx.BaseTransport):
         )
 
 
-def _create_app(settings: Settings) -> Any:
-    # aido.main builds its module-level `app` from the environment when imported (until the app
-    # factory of issue 15 point 4): import it with these settings' essentials in the environment.
-    with pytest.MonkeyPatch.context() as env:
-        env.setenv("AIDO_ENV_FILE", "")
-        env.setenv("DATABASE_URL", settings.DATABASE_URL)
-        env.setenv("JWT_SECRET", settings.JWT_SECRET or "an import-time placeholder, never used")
-        from aido import main
-        from aido.core.config import get_settings
-
-        get_settings.cache_clear()
-    return main.create_app(settings)
-
-
 @contextlib.contextmanager
 def serve_in_process(settings: Settings) -> Iterator[httpx.Client]:
     """An httpx.Client on the app, its lifespan started before and ended after."""
-    app = _create_app(settings)
+    app = create_app(settings)
     with contextlib.ExitStack() as stack:
         portal = stack.enter_context(anyio.from_thread.start_blocking_portal())
         stack.enter_context(portal.wrap_async_context_manager(app.router.lifespan_context(app)))

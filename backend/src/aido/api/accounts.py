@@ -16,8 +16,8 @@ from aido.core.config import Settings
 from aido.core.password_hashing import PasswordHashing, default_slots
 from aido.core.revocation import RevocationList
 from aido.core.security import CLOCK_SKEW_SECONDS, TokenSigner
-from aido.crud import signing_secret, users
-from aido.db.session import Database
+from aido.db.database import Database
+from aido.queries import signing_secret, users
 
 log = logging.getLogger("aido.security")
 

@@ -1,8 +1,4 @@
-"""Headers every response carries (OWASP REST Security Cheat Sheet, API8:2023 misconfiguration).
-
-- `X-Content-Type-Options: nosniff`: a browser never runs a JSON error body as script or HTML.
-- `X-Frame-Options: DENY` and `Content-Security-Policy: frame-ancestors 'none'`: no page can
-  frame the API (or /docs) to trick a click.
+"""The security headers (core/security_headers.py) on every response of the app.
 
 Added by a pure ASGI wrapper, which costs one list concatenation per response; the 500 answer
 that Starlette sends outside every middleware adds them itself (api/errors.py).
@@ -12,11 +8,8 @@ from __future__ import annotations
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-SECURITY_HEADERS: tuple[tuple[str, str], ...] = (
-    ("X-Content-Type-Options", "nosniff"),
-    ("X-Frame-Options", "DENY"),
-    ("Content-Security-Policy", "frame-ancestors 'none'"),
-)
+from aido.core.security_headers import SECURITY_HEADERS
+
 _RAW = [(name.lower().encode(), value.encode()) for name, value in SECURITY_HEADERS]
 
 

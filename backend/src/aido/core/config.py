@@ -17,7 +17,7 @@ from aido.core.db_url import DatabaseUrlError, normalize_database_url, redact_ur
 
 log = logging.getLogger("aido.config")
 
-# Unset, tokens are signed with a random secret stored in the database (crud.signing_secret).
+# Unset, tokens are signed with a random secret stored in the database (queries.signing_secret).
 MIN_JWT_SECRET_BYTES = 32
 # A bearer token for /metrics: long enough that guessing it over the network is hopeless.
 MIN_METRICS_TOKEN_BYTES = 32
@@ -88,7 +88,7 @@ class Settings(BaseSettings):
     DB_RETRY_ATTEMPTS: PositiveInt | None = None
     DB_RETRY_MAX_SECONDS: PositiveFloat = 15.0
     # Server-side prepared statements (psycopg's, after 5 executions): `auto` uses them only on
-    # a connection proven direct; see aido.db.engine._install_prepared_statements.
+    # a connection proven direct; see aido.db.database._PreparedStatements.
     DB_PREPARED_STATEMENTS: Literal["auto", "on", "off"] = "auto"
     DB_STARTUP_TIMEOUT: PositiveFloat = 60.0
 

@@ -102,6 +102,13 @@ def direct_url(url: str) -> str:
     return urlunsplit(parts._replace(netloc=f"{userinfo}{new_host}{port}"))
 
 
+def libpq_url(url: str) -> str:
+    """The same URL as libpq and psycopg take it: `postgresql://` (DATABASE_URL is normalised
+    to SQLAlchemy's `postgresql+psycopg://`, which Alembic uses)."""
+    scheme, sep, rest = url.partition("://")
+    return f"postgresql{sep}{rest}" if scheme.startswith("postgresql") else url
+
+
 def is_pooled(url: str) -> bool:
     host = urlsplit(url).hostname or ""
     return host.partition(".")[0].endswith(POOLER_MARK)

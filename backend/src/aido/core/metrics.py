@@ -145,7 +145,7 @@ def count_unknown_outcome(operation: Operation, *, already_done: bool) -> None:
 
 
 class PoolFigures(Protocol):
-    """What Database.pool_stats() gives (db/session.py PoolStats)."""
+    """What Database.pool_stats() gives (db/database.py PoolStats)."""
 
     @property
     def in_use(self) -> int: ...

@@ -27,20 +27,13 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Generic, TypeVar
 
+from aido.core.errors import HashingBusy
 from aido.core.security import hash_password, verify_password
 
 log = logging.getLogger("aido.security")
 T = TypeVar("T")
 PROMOTE_AFTER_SECONDS = 1.0
 _LINUX = sys.platform == "linux" and hasattr(os, "SCHED_IDLE")
-
-
-class HashingBusy(Exception):
-    """Every hashing slot stayed busy for the whole wait: retry after `retry_after` s."""
-
-    def __init__(self, retry_after: int) -> None:
-        super().__init__("password hashing is busy")
-        self.retry_after = retry_after
 
 
 def usable_cpus() -> int:

@@ -1,7 +1,7 @@
 """Token revocation as one worker sees it, checked on every request without a round trip.
 
 A password change or a log-out everywhere raises the user's token generation in the database
-(crud.users.revoke_tokens); tokens of a lower generation are revoked. Each worker keeps the
+(queries.users.revoke_tokens); tokens of a lower generation are revoked. Each worker keeps the
 raised generations of the last token lifetime in memory and reads what changed since its last
 read at most every `max_age` seconds, on demand: a request that finds the list older than
 `max_age` waits for a read (one small indexed statement), and one that finds it older than half

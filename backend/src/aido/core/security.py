@@ -12,6 +12,8 @@ import jwt
 from pwdlib import PasswordHash
 from pwdlib.hashers.argon2 import Argon2Hasher
 
+from aido.core.errors import InvalidToken
+
 ALGORITHM = "HS256"
 _hasher = PasswordHash((Argon2Hasher(),))
 # Verified against when the email is unknown, so both failure paths cost one Argon2 check.
@@ -36,10 +38,6 @@ def verify_password(password: str, hashed: str | None) -> bool:
 class IssuedToken:
     token: str
     expires_in: int
-
-
-class InvalidToken(Exception):
-    pass
 
 
 @dataclass(frozen=True)

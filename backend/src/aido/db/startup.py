@@ -10,8 +10,8 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from aido.core.config import Settings
+from aido.db.database import Database
 from aido.db.migrate import upgrade_head
-from aido.db.session import Database
 from aido.db.transient import describe, is_transient
 
 log = logging.getLogger("aido.startup")

@@ -4,7 +4,6 @@ cold start, suspend, restart and overload; and which mean the database cannot se
 from __future__ import annotations
 
 import psycopg
-from sqlalchemy import exc as sa_exc
 
 # 57P01 admin_shutdown (Neon suspend, pg_terminate_backend, a restart), 57P02 crash_shutdown,
 # 57P03 cannot_connect_now (starting up), 08xxx connection exceptions, 53300 too many
@@ -46,19 +45,23 @@ _POOLER = {
 
 
 def _driver_error(exc: BaseException) -> BaseException:
-    return exc.orig if isinstance(exc, sa_exc.DBAPIError) and exc.orig is not None else exc
+    """The driver's own error: SQLAlchemy (migrations, through Alembic) wraps it in `orig`."""
+    orig = getattr(exc, "orig", None)
+    return orig if isinstance(orig, BaseException) else exc
+
+
+class PoolExhausted(Exception):
+    """Every connection (DB_POOL_SIZE + DB_MAX_OVERFLOW) stayed busy for DB_POOL_TIMEOUT."""
 
 
 def is_database_error(exc: BaseException) -> bool:
     """Raised by the driver or the pool, not by the statement's own logic (a domain error)."""
-    return isinstance(exc, psycopg.Error | sa_exc.SQLAlchemyError)
+    return isinstance(exc, psycopg.Error | PoolExhausted)
 
 
 def is_transient(exc: BaseException) -> bool:
     if is_pooler_queue_full(exc):
         return False
-    if isinstance(exc, sa_exc.DBAPIError) and exc.connection_invalidated:
-        return True
     orig = _driver_error(exc)
     if isinstance(orig, psycopg.OperationalError):
         if _hint(orig, _PERMANENT):

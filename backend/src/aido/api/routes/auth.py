@@ -13,27 +13,22 @@ import ipaddress
 from typing import Any
 
 import orjson
-from fastapi import APIRouter, HTTPException, Request, Response, status
+from fastapi import APIRouter, Request, Response
 from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
 
 from aido.api.accounts import DEVICE_COOKIE, NO_STORE, accounts_of, token_response
-from aido.api.deps import CurrentUserId, SessionDep, SettingsDep
+from aido.api.deps import CurrentUserId, DatabaseDep, SettingsDep
 from aido.api.json import JSONBytes, json_response
 from aido.api.responses import errors
 from aido.core.config import Settings
-from aido.core.password_hashing import HashingBusy
-from aido.crud import throttle, users
-from aido.crud.throttle import Rule
+from aido.core.errors import HashingBusy, IncorrectCredentials
 from aido.models.user import Token, UserCreate, UserLogin, UserPublic
+from aido.queries import throttle, users
+from aido.queries.throttle import Rule
 
 router = APIRouter(prefix="/auth", tags=["auth"])
 
-BAD_CREDENTIALS = HTTPException(
-    status.HTTP_401_UNAUTHORIZED,
-    "Incorrect email or password",
-    headers={"WWW-Authenticate": "Bearer"},
-)
 _FORM = "application/x-www-form-urlencoded"
 _LOGIN_BODY = {
     "required": True,
@@ -91,7 +86,7 @@ def client_address(request: Request) -> str:
     responses=errors(409, 413, 422, 429, 503),
 )
 async def signup(
-    user_in: UserCreate, request: Request, db: SessionDep, settings: SettingsDep
+    user_in: UserCreate, request: Request, db: DatabaseDep, settings: SettingsDep
 ) -> JSONBytes:
     rule = Rule(settings.SIGNUP_MAX_PER_CLIENT, settings.SIGNUP_WINDOW_SECONDS)
     signup_key = throttle.key("signup-client", client_address(request))
@@ -154,7 +149,7 @@ def login_rules(
     openapi_extra={"requestBody": _LOGIN_BODY},
     responses=errors(401, 413, 422, 429, 503),
 )
-async def login(request: Request, db: SessionDep, settings: SettingsDep) -> JSONBytes:
+async def login(request: Request, db: DatabaseDep, settings: SettingsDep) -> JSONBytes:
     creds = await _read_credentials(request)
     accounts = accounts_of(request)
     email = str(creds.email)
@@ -178,7 +173,7 @@ async def login(request: Request, db: SessionDep, settings: SettingsDep) -> JSON
         await throttle.forgive(db, reset=[], refund=list(rules))  # not checked: not counted
         raise
     if not valid or row is None:
-        raise BAD_CREDENTIALS
+        raise IncorrectCredentials
     await throttle.forgive(db, reset=[k for k in rules if k not in refunded], refund=refunded)
     return token_response(
         request, accounts, user_id=row["id"], generation=row["token_generation"],
@@ -194,7 +189,7 @@ async def login(request: Request, db: SessionDep, settings: SettingsDep) -> JSON
     "from then on (by other workers and replicas within TOKEN_REVOCATION_SECONDS).",
     responses=errors(401, 503),
 )
-async def logout_all(request: Request, user_id: CurrentUserId, db: SessionDep) -> Response:
+async def logout_all(request: Request, user_id: CurrentUserId, db: DatabaseDep) -> Response:
     generation = await users.revoke_tokens(db, user_id=user_id)
     accounts_of(request).revocations.note(user_id, generation)
     return Response(status_code=204, headers=NO_STORE)

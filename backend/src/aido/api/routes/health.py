@@ -8,7 +8,7 @@ import logging
 from fastapi import APIRouter
 from pydantic import BaseModel
 
-from aido.api.deps import SessionDep, SettingsDep
+from aido.api.deps import DatabaseDep, SettingsDep
 from aido.api.json import JSONBytes, json_response
 from aido.db.transient import describe
 
@@ -30,7 +30,7 @@ class Health(BaseModel):
     summary="Readiness: the database answers SELECT 1",
     responses={503: {"model": Health, "description": "The database is unavailable"}},
 )
-async def health(db: SessionDep, settings: SettingsDep) -> JSONBytes:
+async def health(db: DatabaseDep, settings: SettingsDep) -> JSONBytes:
     # Bounded: a dead or blackholed database answers 503 within DB_CONNECT_TIMEOUT + 1 s.
     try:
         await asyncio.wait_for(db.ping(), timeout=settings.DB_CONNECT_TIMEOUT + 0.5)

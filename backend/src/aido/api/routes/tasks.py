@@ -5,13 +5,11 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Header, Query, Request, Response
+from fastapi import APIRouter, Header, Query, Response
 
-from aido.api.deps import CurrentUserId, SessionDep
+from aido.api.deps import TaskCallerDep
 from aido.api.json import JSONBytes, json_response
 from aido.api.responses import errors
-from aido.crud import tasks
-from aido.crud.tasks import TaskRules
 from aido.models.task import (
     IDEMPOTENCY_KEY_MAX,
     TaskCreate,
@@ -20,19 +18,9 @@ from aido.models.task import (
     TaskPublic,
     TaskUpdate,
 )
+from aido.queries import tasks
 
 router = APIRouter(prefix="/tasks", tags=["tasks"])
-
-
-async def task_rules(request: Request) -> TaskRules:
-    """The process's quotas and search bounds, built from its settings on first use."""
-    rules: TaskRules | None = getattr(request.app.state, "task_rules", None)
-    if rules is None:
-        rules = request.app.state.task_rules = TaskRules.from_settings(request.app.state.settings)
-    return rules
-
-
-TaskRulesDep = Annotated[TaskRules, Depends(task_rules)]
 
 
 @router.get(
@@ -55,15 +43,11 @@ TaskRulesDep = Annotated[TaskRules, Depends(task_rules)]
               "specific."),
     ),
 )  # fmt: skip
-async def list_tasks(
-    query: Annotated[TaskListQuery, Query()],
-    user_id: CurrentUserId,
-    db: SessionDep,
-    rules: TaskRulesDep,
-) -> JSONBytes:
+async def list_tasks(query: Annotated[TaskListQuery, Query()], caller: TaskCallerDep) -> JSONBytes:
     page = await tasks.list_tasks(
-        db, owner_id=user_id, limit=query.limit, sort=query.sort, order=query.order,
-        completed=query.completed, q=query.q, cursor=query.cursor, rules=rules,
+        caller.db, owner_id=caller.user_id, limit=query.limit, sort=query.sort,
+        order=query.order, completed=query.completed, q=query.q, cursor=query.cursor,
+        rules=caller.rules,
     )  # fmt: skip
     return json_response(page)
 
@@ -90,29 +74,27 @@ async def list_tasks(
 )  # fmt: skip
 async def create_task(
     task_in: TaskCreate,
-    user_id: CurrentUserId,
-    db: SessionDep,
-    rules: TaskRulesDep,
+    caller: TaskCallerDep,
     idempotency_key: Annotated[
         str | None, Header(min_length=1, max_length=IDEMPOTENCY_KEY_MAX)
     ] = None,
 ) -> JSONBytes:
     row, created = await tasks.create_task(
-        db,
-        owner_id=user_id,
+        caller.db,
+        owner_id=caller.user_id,
         title=task_in.title,
         description=task_in.description,
         completed=task_in.completed,
         idempotency_key=idempotency_key,
-        rules=rules,
+        rules=caller.rules,
     )
     headers = None if created else {"Idempotent-Replayed": "true"}
     return json_response(row, 201, headers)
 
 
 @router.get("/{task_id}", response_model=TaskPublic, responses=errors(401, 404, 422, 503))
-async def read_task(task_id: uuid.UUID, user_id: CurrentUserId, db: SessionDep) -> JSONBytes:
-    return json_response(await tasks.get_task(db, owner_id=user_id, task_id=task_id))
+async def read_task(task_id: uuid.UUID, caller: TaskCallerDep) -> JSONBytes:
+    return json_response(await tasks.get_task(caller.db, owner_id=caller.user_id, task_id=task_id))
 
 
 @router.patch(
@@ -121,31 +103,35 @@ async def read_task(task_id: uuid.UUID, user_id: CurrentUserId, db: SessionDep) 
     summary="Change some fields of a task",
     responses=errors(401, 404, 413, 422, 503),
 )
-async def update_task(
-    task_id: uuid.UUID, task_in: TaskUpdate, user_id: CurrentUserId, db: SessionDep
-) -> JSONBytes:
+async def update_task(task_id: uuid.UUID, task_in: TaskUpdate, caller: TaskCallerDep) -> JSONBytes:
     changes = task_in.model_dump(exclude_unset=True)
-    row = await tasks.update_task(db, owner_id=user_id, task_id=task_id, changes=changes)
+    row = await tasks.update_task(
+        caller.db, owner_id=caller.user_id, task_id=task_id, changes=changes
+    )
     return json_response(row)
 
 
 @router.post("/{task_id}/complete", response_model=TaskPublic, responses=errors(401, 404, 422, 503))
-async def complete_task(task_id: uuid.UUID, user_id: CurrentUserId, db: SessionDep) -> JSONBytes:
+async def complete_task(task_id: uuid.UUID, caller: TaskCallerDep) -> JSONBytes:
     changes = {"completed": True}
     return json_response(
-        await tasks.update_task(db, owner_id=user_id, task_id=task_id, changes=changes)
+        await tasks.update_task(
+            caller.db, owner_id=caller.user_id, task_id=task_id, changes=changes
+        )
     )
 
 
 @router.post("/{task_id}/reopen", response_model=TaskPublic, responses=errors(401, 404, 422, 503))
-async def reopen_task(task_id: uuid.UUID, user_id: CurrentUserId, db: SessionDep) -> JSONBytes:
+async def reopen_task(task_id: uuid.UUID, caller: TaskCallerDep) -> JSONBytes:
     changes = {"completed": False}
     return json_response(
-        await tasks.update_task(db, owner_id=user_id, task_id=task_id, changes=changes)
+        await tasks.update_task(
+            caller.db, owner_id=caller.user_id, task_id=task_id, changes=changes
+        )
     )
 
 
 @router.delete("/{task_id}", status_code=204, responses=errors(401, 404, 422, 503))
-async def delete_task(task_id: uuid.UUID, user_id: CurrentUserId, db: SessionDep) -> Response:
-    await tasks.delete_task(db, owner_id=user_id, task_id=task_id)
+async def delete_task(task_id: uuid.UUID, caller: TaskCallerDep) -> Response:
+    await tasks.delete_task(caller.db, owner_id=caller.user_id, task_id=task_id)
     return Response(status_code=204)

@@ -2,23 +2,22 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, HTTPException, Request, Response, status
+from fastapi import APIRouter, Request, Response
 
 from aido.api.accounts import accounts_of, token_response
-from aido.api.deps import CurrentUserId, SessionDep, SettingsDep
+from aido.api.deps import CurrentUserId, DatabaseDep, SettingsDep
 from aido.api.json import JSONBytes, json_response
 from aido.api.responses import errors
-from aido.crud import throttle, users
-from aido.crud.throttle import Rule
+from aido.core.errors import WrongCurrentPassword
 from aido.models.user import PasswordChange, Token, UserPublic
+from aido.queries import throttle, users
+from aido.queries.throttle import Rule
 
 router = APIRouter(prefix="/users", tags=["users"])
 
-WRONG_PASSWORD = HTTPException(status.HTTP_403_FORBIDDEN, "The current password is incorrect")
-
 
 @router.get("/me", response_model=UserPublic, responses=errors(401, 503))
-async def read_me(user_id: CurrentUserId, db: SessionDep) -> JSONBytes:
+async def read_me(user_id: CurrentUserId, db: DatabaseDep) -> JSONBytes:
     return json_response(await users.get_user(db, user_id=user_id))
 
 
@@ -28,7 +27,7 @@ async def read_me(user_id: CurrentUserId, db: SessionDep) -> JSONBytes:
     summary="Delete the account and all its tasks",
     responses=errors(401, 503),
 )
-async def delete_me(user_id: CurrentUserId, db: SessionDep) -> Response:
+async def delete_me(user_id: CurrentUserId, db: DatabaseDep) -> Response:
     await users.delete_user(db, user_id=user_id)
     return Response(status_code=204)
 
@@ -46,7 +45,7 @@ async def change_password(
     change: PasswordChange,
     request: Request,
     user_id: CurrentUserId,
-    db: SessionDep,
+    db: DatabaseDep,
     settings: SettingsDep,
 ) -> JSONBytes:
     accounts = accounts_of(request)
@@ -59,7 +58,7 @@ async def change_password(
     await throttle.admit(db, rules={attempts_key: rule}, what="password change attempts")
     current = await users.get_password_hash(db, user_id=user_id)
     if not await accounts.hashing.verify(change.current_password, current["hashed_password"]):
-        raise WRONG_PASSWORD
+        raise WrongCurrentPassword
     new_hash = await accounts.hashing.hash(change.new_password)
     generation = await users.change_password(
         db, user_id=user_id, old_hash=current["hashed_password"], new_hash=new_hash

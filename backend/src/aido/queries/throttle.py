@@ -18,7 +18,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from aido.db.session import Database, RawConnection
+from aido.core.errors import Throttled
+from aido.db.database import Connection, Database, Query
 
 log = logging.getLogger("aido.throttle")
 
@@ -35,15 +36,6 @@ class Rule:
     # Attempts admitted at full speed in a window; after them each admitted attempt makes
     # the next wait twice as long as the one before (1 s, 2 s, 4 s, … MAX_DELAY_SECONDS).
     delay_after: int | None = None
-
-
-class Throttled(Exception):
-    """A key refused the attempt; `what` names what is limited, for the answer."""
-
-    def __init__(self, what: str, retry_after: int) -> None:
-        super().__init__(f"too many {what}")
-        self.what = what
-        self.retry_after = retry_after
 
 
 def key(kind: str, *parts: str) -> str:
@@ -82,21 +74,21 @@ def _count(rule: Rule, counter: _Counter, now: datetime) -> None:
         counter.next_attempt_at = NO_DELAY
 
 
-_INSERT_MISSING = """
+INSERT_MISSING = Query("""
 INSERT INTO throttle (key, attempts, window_started_at, next_attempt_at, expires_at)
 SELECT k, 0, clock_timestamp(), 'epoch', clock_timestamp()
 FROM unnest(%(keys)s::text[]) AS k ORDER BY k
 ON CONFLICT (key) DO NOTHING
-"""
-_LOCK = """
+""")
+LOCK = Query("""
 SELECT key, attempts, window_started_at, next_attempt_at, clock_timestamp() AS now
 FROM throttle WHERE key = ANY(%(keys)s::text[]) ORDER BY key FOR UPDATE
-"""
-_PEEK = """
+""")
+PEEK = Query("""
 SELECT key, attempts, window_started_at, next_attempt_at, clock_timestamp() AS now
 FROM throttle WHERE key = ANY(%(keys)s::text[])
-"""
-_STORE = """
+""")
+STORE = Query("""
 UPDATE throttle AS t
 SET attempts = v.attempts, window_started_at = v.started, next_attempt_at = v.next_at,
     expires_at = v.expires
@@ -104,30 +96,30 @@ FROM unnest(%(keys)s::text[], %(attempts)s::int[], %(started)s::timestamptz[],
             %(next_at)s::timestamptz[], %(expires)s::timestamptz[])
      AS v(key, attempts, started, next_at, expires)
 WHERE t.key = v.key
-"""
-_SWEEP = """
+""")
+SWEEP = Query("""
 DELETE FROM throttle WHERE key IN (
   SELECT key FROM throttle WHERE expires_at < now() - interval '1 minute'
   ORDER BY key LIMIT 1000 FOR UPDATE SKIP LOCKED)
-"""
+""")
 
 
 async def admit(db: Database, *, rules: dict[str, Rule], what: str) -> None:
     """Counts one attempt on every key of `rules`, or raises Throttled and counts none."""
     keys = sorted(rules)
 
-    async def peek(conn: RawConnection, attempt: int) -> float:
+    async def peek(conn: Connection, attempt: int) -> float:
         # A flood is refused by one plain read, without locks: a key at its limit stays there
         # until its window ends (only a success resetting it at this very moment would make
         # this refusal one too many).
-        rows = await (await conn.execute(_PEEK, {"keys": keys})).fetchall()
+        rows = await (await conn.execute(PEEK.sql, {"keys": keys})).fetchall()
         return max((_wait(rules[name], _Counter(*row), now) for name, *row, now in rows),
                    default=0.0)  # fmt: skip
 
-    async def op(conn: RawConnection, attempt: int) -> float:
+    async def op(conn: Connection, attempt: int) -> float:
         async with conn.transaction():
-            await conn.execute(_INSERT_MISSING, {"keys": keys})
-            rows = await (await conn.execute(_LOCK, {"keys": keys})).fetchall()
+            await conn.execute(INSERT_MISSING.sql, {"keys": keys})
+            rows = await (await conn.execute(LOCK.sql, {"keys": keys})).fetchall()
             counters: dict[str, _Counter] = {}
             now: datetime | None = None
             wait = 0.0
@@ -138,12 +130,12 @@ async def admit(db: Database, *, rules: dict[str, Rule], what: str) -> None:
                 return wait
             for name, counter in counters.items():
                 _count(rules[name], counter, now)
-            await conn.execute(_STORE, _columns(rules, counters))
+            await conn.execute(STORE.sql, _columns(rules, counters))
         return 0.0
 
-    wait = await db.run_raw(peek)
+    wait = await db.run(peek)
     if wait <= 0:
-        wait = await db.run_raw(op)
+        wait = await db.run(op)
     if wait > 0:
         raise Throttled(what, max(1, math.ceil(wait)))
     if random.randrange(SWEEP_ONE_IN) == 0:  # noqa: S311 - not a secret
@@ -151,11 +143,11 @@ async def admit(db: Database, *, rules: dict[str, Rule], what: str) -> None:
 
 
 async def _sweep(db: Database) -> None:
-    async def op(conn: RawConnection, attempt: int) -> None:
-        await conn.execute(_SWEEP)
+    async def op(conn: Connection, attempt: int) -> None:
+        await conn.execute(SWEEP.sql)
 
     try:
-        await db.run_raw(op)
+        await db.run(op)
     except Exception as exc:  # housekeeping: the attempt itself is already counted
         log.warning("sweeping old throttle rows failed: %s", type(exc).__name__)
 
@@ -178,7 +170,7 @@ def _columns(rules: dict[str, Rule], counters: dict[str, _Counter]) -> dict[str,
 
 
 # Locks in key order (the subquery), like admit, then updates: no deadlock with an admit.
-_FORGIVE = """
+FORGIVE = Query("""
 UPDATE throttle AS t
 SET attempts = CASE WHEN t.key = ANY(%(reset)s::text[]) THEN 0
                     ELSE greatest(t.attempts - 1, 0) END,
@@ -186,7 +178,7 @@ SET attempts = CASE WHEN t.key = ANY(%(reset)s::text[]) THEN 0
                            ELSE t.next_attempt_at END
 FROM (SELECT key FROM throttle WHERE key = ANY(%(keys)s::text[]) ORDER BY key FOR UPDATE) AS l
 WHERE t.key = l.key
-"""
+""")
 
 
 async def forgive(db: Database, *, reset: list[str], refund: list[str]) -> None:
@@ -195,7 +187,12 @@ async def forgive(db: Database, *, reset: list[str], refund: list[str]) -> None:
     has one good password clear a count it shares with its failures elsewhere)."""
     params = {"keys": sorted({*reset, *refund}), "reset": reset}
 
-    async def op(conn: RawConnection, attempt: int) -> None:
-        await conn.execute(_FORGIVE, params)
+    async def op(conn: Connection, attempt: int) -> None:
+        await conn.execute(FORGIVE.sql, params)
 
-    await db.run_raw(op)
+    await db.run(op)
+
+
+# Every statement of the rate limits (tests/queries/test_shapes.py runs each one).
+SHAPES = {"insert missing": INSERT_MISSING, "lock": LOCK, "peek": PEEK, "store": STORE,
+          "sweep": SWEEP, "forgive": FORGIVE}  # fmt: skip

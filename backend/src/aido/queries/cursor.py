@@ -9,16 +9,9 @@ from datetime import datetime
 from typing import Any
 
 import orjson
-from fastapi import HTTPException, status
 
+from aido.core.errors import InvalidCursor
 from aido.models.task import SortOrder, TaskSort
-
-
-def _bad(reason: str) -> HTTPException:
-    return HTTPException(
-        status.HTTP_422_UNPROCESSABLE_CONTENT,
-        [{"loc": ["query", "cursor"], "msg": reason, "type": "value_error"}],
-    )
 
 
 def encode(sort: TaskSort, order: SortOrder, row: dict[str, Any]) -> str:
@@ -36,7 +29,7 @@ def decode(cursor: str, sort: TaskSort, order: SortOrder) -> tuple[Any, uuid.UUI
         if isinstance(key, str) and "\x00" in key:
             raise ValueError("NUL")  # Postgres text cannot hold it: a forged cursor
     except (binascii.Error, ValueError, TypeError, orjson.JSONDecodeError):
-        raise _bad("Invalid cursor") from None
+        raise InvalidCursor("Invalid cursor") from None
     if (c_sort, c_order) != (sort.value, order.value):
-        raise _bad("The cursor belongs to another sort or order; start again without it")
+        raise InvalidCursor("The cursor belongs to another sort or order; start again without it")
     return key, last
