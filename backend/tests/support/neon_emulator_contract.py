@@ -206,9 +206,10 @@ class Contract:
         responses = op.spec.get("responses", {})
         answer = responses.get(str(status)) or responses.get("default")
         answer = self.resolve(answer) if answer else None
-        if not answer:
-            return None
-        return answer.get("content", {}).get("application/json", {}).get("schema")
+        return _json_schema(answer) if answer else None
+
+    def _request_body_schema(self, op: Operation) -> Any:
+        return _json_schema(self.resolve(op.spec.get("requestBody", {})))
 
     # -- checks ------------------------------------------------------------------------------
 
@@ -230,27 +231,13 @@ class Contract:
         for name in query:
             if name not in declared:
                 problems.append(f"{where}: query parameter {name!r} is not in {op.id}")
-        args = {k: v[-1] for k, v in query.items()}
-        request = MockRequest(
-            SERVER,
-            method.lower(),
-            "/api/v2" + path,
-            args=args,
-            headers=dict(headers),
-            data=body or None,
-            content_type=_header(headers, "Content-Type") or "application/json",
-        )
+        request = _mock_request(method, path, query, headers, body)
         try:
             self.api.validate_request(request)
         except Exception as exc:  # noqa: BLE001 - openapi-core raises many kinds; all are findings
             problems.append(f"{where} ({op.id}): {_describe(exc)}")
         if body:
-            body_schema = (
-                self.resolve(op.spec.get("requestBody", {}))
-                .get("content", {})
-                .get("application/json", {})
-                .get("schema")
-            )
+            body_schema = self._request_body_schema(op)
             if body_schema is not None:
                 problems += [
                     f"{where} ({op.id}): {p}"
@@ -271,13 +258,7 @@ class Contract:
         op = self.operation(method, path)
         if op is None:
             return [f"{where}: the document has no such operation"]
-        request = MockRequest(
-            SERVER,
-            method.lower(),
-            "/api/v2" + path,
-            args={k: v[-1] for k, v in query.items()},
-            headers=dict(headers),
-        )
+        request = _mock_request(method, path, query, headers)
         response = MockResponse(
             json.dumps(payload).encode(), status_code=status, content_type="application/json"
         )
@@ -357,3 +338,27 @@ def _describe(exc: BaseException) -> str:
 @functools.cache
 def contract() -> Contract:
     return Contract(document())
+
+
+def _json_schema(part: Mapping[str, Any]) -> Any:
+    """The JSON schema of a resolved request body or response, if it has one."""
+    return part.get("content", {}).get("application/json", {}).get("schema")
+
+
+def _mock_request(
+    method: str,
+    path: str,
+    query: Mapping[str, list[str]],
+    headers: Mapping[str, str],
+    body: bytes = b"",
+) -> MockRequest:
+    """The request as openapi-core reads it (path relative to the API base)."""
+    return MockRequest(
+        SERVER,
+        method.lower(),
+        "/api/v2" + path,
+        args={k: v[-1] for k, v in query.items()},
+        headers=dict(headers),
+        data=body or None,
+        content_type=_header(headers, "Content-Type") or "application/json",
+    )
