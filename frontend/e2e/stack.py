@@ -42,7 +42,8 @@ FRONTEND = Path(__file__).resolve().parent.parent
 ROOT = FRONTEND.parent
 sys.path.insert(0, str(ROOT / "backend"))  # the backend's test support: one copy of each helper
 
-from aido.testing.postgres import free_port, provide_postgres, wait_until_ready  # noqa: E402
+from aido.testing.ports import free_port  # noqa: E402
+from aido.testing.postgres import provide_postgres, wait_until_ready  # noqa: E402
 from tests.support.database import create_database, migrate  # noqa: E402
 from tests.support.server import base_env, run_server  # noqa: E402
 from tests.support.tcp_proxy import TcpProxy  # noqa: E402

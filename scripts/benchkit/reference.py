@@ -15,7 +15,7 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
-from aido.testing.postgres import free_port
+from aido.testing.ports import free_port
 from benchkit.progress import say
 from benchkit.server import Server, stop, wait_live
 

@@ -15,7 +15,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from aido.testing.postgres import free_port
+from aido.testing.ports import free_port
 from benchkit.progress import say
 
 # Per worker, below the throwaway cluster's max_connections=200 with room for the rest.

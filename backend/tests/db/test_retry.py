@@ -9,7 +9,7 @@ import psycopg
 import pytest
 
 from aido.db.retry import MAX_DELAY, RetryBudgetExhausted, next_wait, retry_transient
-from aido.testing.postgres import free_port
+from aido.testing.ports import free_port
 
 BUDGET = 1.5
 

@@ -13,7 +13,7 @@ from sqlalchemy.engine import make_url
 from aido.core.config import Settings
 from aido.db.database import Database
 from aido.db.startup import LOCALHOST_IN_CONTAINER, StartupError, wait_for_database
-from aido.testing.postgres import free_port
+from aido.testing.ports import free_port
 from tests.support.database import with_database
 from tests.support.server import base_env, run_server, wait_live
 from tests.support.tcp_proxy import TcpProxy
@@ -98,7 +98,7 @@ def test_a_refused_localhost_url_inside_a_container_says_localhost_is_the_contai
     message = start_up_failure(refusing, in_container=True)
     assert message.startswith(f"database at postgresql+psycopg://aido:***@{host}:")
     assert LOCALHOST_IN_CONTAINER in message
-    assert "connection refused — inside a container `localhost` is the container" in message
+    assert "connection refused — this process runs in a container, where `localhost`" in message
 
 
 def test_a_refused_localhost_url_outside_a_container_gets_no_container_hint() -> None:

@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy.engine import make_url
 
 from aido.db.transient import describe, is_transient
-from aido.testing.postgres import free_port
+from aido.testing.ports import free_port
 from tests.support.database import libpq
 
 

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from aido.testing.postgres import free_port
+from aido.testing.ports import free_port
 
 PROXY_CONF_DIR = Path(__file__).resolve().parents[3] / "docker" / "proxy"
 # nginx connects to the replicas from this address, the one their FORWARDED_ALLOW_IPS trusts;

@@ -8,7 +8,7 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from aido.testing.postgres import free_port
+from aido.testing.ports import free_port
 from tests.support.server import Server, base_env, run_server, wait_live
 
 SERVE = [sys.executable, "-m", "aido"]

@@ -18,7 +18,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from aido.testing.postgres import free_port
+from aido.testing.ports import free_port
 from tests.deploy.conftest import (
     LOGIN_MAX_FAILURES,
     LOGIN_MAX_FAILURES_PER_CLIENT,

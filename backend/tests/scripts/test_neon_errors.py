@@ -6,7 +6,7 @@ import json
 import time
 from pathlib import Path
 
-from aido.testing.postgres import free_port
+from aido.testing.ports import free_port
 from tests.scripts.conftest import Neon, run_neon, script_env
 from tests.support.neon_emulator import DEFAULT_KEY, NeonEmulator
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import httpx
 
-from aido.testing.postgres import free_port
+from aido.testing.ports import free_port
 
 SERVER_START_TIMEOUT = 60.0
 

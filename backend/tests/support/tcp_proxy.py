@@ -14,7 +14,7 @@ import socket
 import threading
 import time
 
-from aido.testing.postgres import free_port
+from aido.testing.ports import free_port
 
 
 class TcpProxy:

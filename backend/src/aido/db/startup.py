@@ -20,8 +20,8 @@ log = logging.getLogger("aido.startup")
 # Docker writes the first into every container, podman the second.
 CONTAINER_MARKERS = (Path("/.dockerenv"), Path("/run/.containerenv"))
 LOCALHOST_IN_CONTAINER = (
-    "connection refused — inside a container `localhost` is the container itself; use the "
-    "service name (db / db-pooler)"
+    "connection refused — this process runs in a container, where `localhost` is the container "
+    "itself: if the database runs in another one, use its service name (db / db-pooler)"
 )
 
 

@@ -23,7 +23,7 @@ from pathlib import Path
 
 from sqlalchemy.engine import make_url
 
-from aido.testing.postgres import free_port
+from aido.testing.ports import free_port
 
 START_TIMEOUT = 15.0
 # How long a client waits for a server connection before PgBouncer answers query_wait_timeout

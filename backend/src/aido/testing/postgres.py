@@ -29,6 +29,7 @@ from sqlalchemy.engine import URL
 from sqlalchemy.engine import make_url as make_sqlalchemy_url
 
 from aido.core.db_url import normalize_database_url
+from aido.testing.ports import free_port
 
 CONTAINER_IMAGE = "postgres:17"
 
@@ -39,12 +40,6 @@ class NoDatabaseError(RuntimeError):
 
 def say(message: str) -> None:
     print(f"[test-db] {message}", file=sys.stderr, flush=True)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @dataclass
@@ -92,6 +87,65 @@ def server_bindir() -> Path | None:
     return Path(candidates[0]).parent if candidates else None
 
 
+# Ryuk, testcontainers' reaper, is an image no registry here serves, so it is disabled: a run
+# killed before its clean-up leaves its container running, and the engine's port rules with
+# it. Each container says which run started it; the next run removes those of runs now gone.
+OWNER_LABEL = "aido.testing.owner"  # "<host>/<pid>/<the process's start time in ticks>"
+
+
+def _started_at(pid: int) -> str:
+    """The process's start time in clock ticks since boot (tells a reused pid apart), or ""
+    where /proc does not say."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return ""
+    return stat.rpartition(")")[2].split()[19]  # field 22; the name before ")" may hold spaces
+
+
+def this_run() -> str:
+    return f"{socket.gethostname()}/{os.getpid()}/{_started_at(os.getpid())}"
+
+
+def run_is_gone(owner: str) -> bool:
+    """Whether the run named by an OWNER_LABEL value has ended. A run on another host, or a
+    label this code did not write, is never judged gone."""
+    host, _, rest = owner.partition("/")
+    pid_text, _, started = rest.partition("/")
+    if host != socket.gethostname() or not pid_text.isdigit():
+        return False
+    pid = int(pid_text)
+    if started:
+        return _started_at(pid) != started
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
+
+
+def remove_leftover_containers() -> None:
+    """Remove the containers of earlier runs that ended without cleaning up (said on stderr).
+    Best effort: a failure here is said and never stops the run."""
+    try:
+        import docker
+
+        client = docker.from_env(timeout=10)
+        try:
+            for container in client.containers.list(all=True, filters={"label": OWNER_LABEL}):
+                owner = container.labels.get(OWNER_LABEL, "")
+                if run_is_gone(owner):
+                    say(f"removing container {container.short_id}, left by a test run that "
+                        f"ended without cleaning up ({owner})")  # fmt: skip
+                    container.remove(force=True, v=True)
+        finally:
+            client.close()
+    except Exception as exc:
+        say(f"could not look for containers left by earlier runs: {type(exc).__name__}: {exc}")
+
+
 @contextlib.contextmanager
 def container_postgres() -> Iterator[str]:
     try:
@@ -99,11 +153,15 @@ def container_postgres() -> Iterator[str]:
     except ImportError:  # testcontainers < 4.14
         from testcontainers.postgres import PostgresContainer
 
+    remove_leftover_containers()
     say(f"starting a {CONTAINER_IMAGE} container (testcontainers)…")
     password = secrets.token_urlsafe(16)
     container = PostgresContainer(
         CONTAINER_IMAGE, username="postgres", password=password, dbname="postgres", driver="psycopg"
     )
+    # A host port of our choosing (see aido.testing.ports), and whose run this container is.
+    container.with_bind_ports(5432, free_port())
+    container.with_kwargs(labels={OWNER_LABEL: this_run()})
     container.start()
     try:
         say("container ready")
