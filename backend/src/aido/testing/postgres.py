@@ -122,7 +122,7 @@ def run_is_gone(owner: str) -> bool:
     except ProcessLookupError:
         return True
     except PermissionError:
-        return False
+        pass  # alive, another user's
     return False
 
 
