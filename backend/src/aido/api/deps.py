@@ -95,6 +95,5 @@ class BearerTaskCaller(BearerUserId):
 
 
 # The same security scheme in OpenAPI as CurrentUserId's (named after BearerUserId).
-TaskCallerDep = Annotated[
-    TaskCaller, Depends(BearerTaskCaller(tokenUrl="/auth/login", scheme_name="BearerUserId"))
-]
+task_caller = BearerTaskCaller(tokenUrl="/auth/login", scheme_name="BearerUserId")
+TaskCallerDep = Annotated[TaskCaller, Depends(task_caller)]
