@@ -56,7 +56,8 @@ TITLE_NOT_A_STRING = (b'{"detail":[{"loc":["body","title"],"msg":"Input should b
 TITLE_NUL = (b'{"detail":[{"loc":["body","title"],"msg":"String should match pattern '
              b'\'^[^\\\\x00]*$\'","type":"string_pattern_mismatch"}]}')  # fmt: skip
 TITLE_SURROGATE = (b'{"detail":[{"loc":["body","title"],"msg":"Input should be a valid string, '
-                   b'unable to parse raw data as a unicode string","type":"string_unicode"}]}')  # fmt: skip
+                   b'unable to parse raw data as a unicode string",'
+                   b'"type":"string_unicode"}]}')  # fmt: skip
 KEY_TOO_SHORT = (b'{"loc":["header","idempotency-key"],"msg":"String should have at least 1 '
                  b'character","type":"string_too_short"}')  # fmt: skip
 KEY_TOO_LONG = (b'{"loc":["header","idempotency-key"],"msg":"String should have at most 200 '
@@ -274,7 +275,9 @@ def test_bodies_json_accepts_beyond_the_fast_path_are_served(
         assert (patched.json()["title"], patched.json()["completed"]) == ("Patched", True)
 
 
-def test_uuid_spellings_pydantic_accepts_are_served(client: httpx.Client, user: UserSession) -> None:
+def test_uuid_spellings_pydantic_accepts_are_served(
+    client: httpx.Client, user: UserSession
+) -> None:
     task = client.post("/tasks", json={"title": "t"}, headers=user.headers).json()
     spellings = [task["id"].upper(), task["id"].replace("-", ""), "{" + task["id"] + "}",
                  "urn:uuid:" + task["id"]]  # fmt: skip
