@@ -11,14 +11,12 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
-from fastapi.middleware.cors import CORSMiddleware
 
 from aido.api.accounts import start_accounts
-from aido.api.body_limit import BodySizeLimit
+from aido.api.edge import HttpEdge
 from aido.api.errors import install_error_handlers
 from aido.api.request_observer import RequestObserver
 from aido.api.routes import auth, health, metrics, tasks, users
-from aido.api.security_headers import SecurityHeaders
 from aido.core.config import ConfigError, Settings, get_settings, requested_log_format
 from aido.core.heap import freeze_startup_objects
 from aido.core.logging import configure_logging, fatal_line
@@ -89,8 +87,10 @@ def create_app(settings: Settings | None = None, *, schema_ready: bool = False) 
     )
     app.state.settings = settings
     app.state.schema_ready = schema_ready
+    # Security headers, body limit and CORS: one wrapper (api/edge.py).
     app.add_middleware(
-        CORSMiddleware,
+        HttpEdge,
+        max_bytes=settings.MAX_BODY_BYTES,
         allow_origins=[settings.FRONTEND_URL],
         allow_credentials=True,
         allow_methods=["GET", "POST", "PATCH", "DELETE", "OPTIONS"],
@@ -100,9 +100,6 @@ def create_app(settings: Settings | None = None, *, schema_ready: bool = False) 
         # lets a user's report be matched with the server's log.
         expose_headers=["Retry-After", "Idempotent-Replayed", "X-Request-ID"],
     )
-    app.add_middleware(BodySizeLimit, max_bytes=settings.MAX_BODY_BYTES)
-    # The 413 above and CORS answers carry the headers too.
-    app.add_middleware(SecurityHeaders)
     # The tasks first: FastAPI tries the routes of every router included before the one that
     # matches, at a cost per route on every request (bench/README.md, issue 15).
     routers = [tasks.router, health.router, auth.router, users.router]

@@ -3,7 +3,8 @@
 All are `async def` although none awaits: FastAPI runs a plain `def` dependency in its
 threadpool, a thread hop per dependency on every request. The task routes, the busiest, take
 one dependency (`TaskCallerDep`) for all they need: each dependency FastAPI solves costs ~15 µs
-of CPU per request (bench/README.md, issue 15).
+of CPU per request (bench/README.md, issue 15). Their fast path (api/fast_path.py) calls
+`task_caller` itself.
 """
 
 from __future__ import annotations
@@ -95,6 +96,5 @@ class BearerTaskCaller(BearerUserId):
 
 
 # The same security scheme in OpenAPI as CurrentUserId's (named after BearerUserId).
-TaskCallerDep = Annotated[
-    TaskCaller, Depends(BearerTaskCaller(tokenUrl="/auth/login", scheme_name="BearerUserId"))
-]
+task_caller = BearerTaskCaller(tokenUrl="/auth/login", scheme_name="BearerUserId")
+TaskCallerDep = Annotated[TaskCaller, Depends(task_caller)]

@@ -4,7 +4,7 @@
 - `X-Frame-Options: DENY` and `Content-Security-Policy: frame-ancestors 'none'`: no page can
   frame the API (or /docs) to trick a click.
 
-Added to the app's answers by `api/security_headers.py` and to the HTTP server's own error
+Added to the app's answers by `api/edge.py` and to the HTTP server's own error
 answers by `http_guard.py`.
 """
 

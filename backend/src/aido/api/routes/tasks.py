@@ -5,9 +5,11 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Query, Response
+from fastapi import APIRouter, Header, Query, Request, Response
+from pydantic import TypeAdapter, ValidationError
 
-from aido.api.deps import TaskCallerDep
+from aido.api.deps import TaskCallerDep, task_caller
+from aido.api.fast_path import FastPathRoute, SlowPath, fast_path, json_body
 from aido.api.json import JSONBytes, json_response
 from aido.api.responses import errors
 from aido.models.task import (
@@ -20,7 +22,54 @@ from aido.models.task import (
 )
 from aido.queries import tasks
 
-router = APIRouter(prefix="/tasks", tags=["tasks"])
+router = APIRouter(prefix="/tasks", tags=["tasks"], route_class=FastPathRoute)
+
+# The fast paths of the list, the create and the patch (api/fast_path.py): the same inputs as
+# the endpoints' signatures declare, read in FastAPI's order (a JSON body, then the token, then
+# the other parameters), each accepted only when FastAPI would accept it to the same value.
+_DEFAULT_LIST_QUERY = TaskListQuery()
+_UUID = TypeAdapter(uuid.UUID)
+
+
+def _list_query(request: Request) -> TaskListQuery:
+    if not request.scope["query_string"]:
+        return _DEFAULT_LIST_QUERY
+    try:
+        # A repeated parameter: its last value, as FastAPI reads it; unknown ones are ignored.
+        return TaskListQuery.model_validate(dict(request.query_params))
+    except ValidationError:
+        raise SlowPath from None
+
+
+def _idempotency_key(request: Request) -> str | None:
+    key = request.headers.get("idempotency-key")
+    if key is not None and not 1 <= len(key) <= IDEMPOTENCY_KEY_MAX:
+        raise SlowPath
+    return key
+
+
+def _task_id(request: Request) -> uuid.UUID:
+    try:
+        return _UUID.validate_python(request.path_params["task_id"])
+    except ValidationError:
+        raise SlowPath from None
+
+
+async def _read_list(request: Request) -> Response:
+    caller = await task_caller(request)
+    return await list_tasks(_list_query(request), caller)
+
+
+async def _read_create(request: Request) -> Response:
+    task_in = await json_body(request, TaskCreate)
+    caller = await task_caller(request)
+    return await create_task(task_in, caller, _idempotency_key(request))
+
+
+async def _read_update(request: Request) -> Response:
+    task_in = await json_body(request, TaskUpdate)
+    caller = await task_caller(request)
+    return await update_task(_task_id(request), task_in, caller)
 
 
 @router.get(
@@ -43,6 +92,7 @@ router = APIRouter(prefix="/tasks", tags=["tasks"])
               "specific."),
     ),
 )  # fmt: skip
+@fast_path(_read_list)
 async def list_tasks(query: Annotated[TaskListQuery, Query()], caller: TaskCallerDep) -> JSONBytes:
     page = await tasks.list_tasks(
         caller.db, owner_id=caller.user_id, limit=query.limit, sort=query.sort,
@@ -72,6 +122,7 @@ async def list_tasks(query: Annotated[TaskListQuery, Query()], caller: TaskCalle
               "Too many tasks created: at most 300 per 60 s; retry in 12 s."),
     ),
 )  # fmt: skip
+@fast_path(_read_create)
 async def create_task(
     task_in: TaskCreate,
     caller: TaskCallerDep,
@@ -103,6 +154,7 @@ async def read_task(task_id: uuid.UUID, caller: TaskCallerDep) -> JSONBytes:
     summary="Change some fields of a task",
     responses=errors(401, 404, 413, 422, 503),
 )
+@fast_path(_read_update)
 async def update_task(task_id: uuid.UUID, task_in: TaskUpdate, caller: TaskCallerDep) -> JSONBytes:
     changes = task_in.model_dump(exclude_unset=True)
     row = await tasks.update_task(
