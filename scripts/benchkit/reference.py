@@ -17,7 +17,7 @@ from pathlib import Path
 
 from aido.testing.ports import free_port
 from benchkit.progress import say
-from benchkit.server import Server, stop, wait_live
+from benchkit.server import Server, served
 
 ROOT = Path(__file__).resolve().parents[2]
 # The API's cases that have a counterpart in the reference app.
@@ -48,14 +48,5 @@ def run_reference(
     with log_path.open("wb") as log:
         process = subprocess.Popen(argv, env=env, stdout=log, stderr=subprocess.STDOUT,
                                    start_new_session=True)  # fmt: skip
-    url = f"http://127.0.0.1:{port}"
-    try:
-        wait_live(url, process, log_path, timeout=90)
+    with served(process, port, log_path, "the reference app") as url:
         yield Server(url, workers, pool_size, log_path, process)
-    except BaseException:
-        say(f"the reference app's log is kept in {log_path}")
-        raise
-    else:
-        log_path.unlink(missing_ok=True)
-    finally:
-        stop(process)

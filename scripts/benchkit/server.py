@@ -101,13 +101,21 @@ def run_server(
             stderr=subprocess.STDOUT,
             start_new_session=True,  # its own process group: the workers stop with it
         )
+    with served(process, port, log_path, "the backend") as url:
+        say("backend is live")
+        yield Server(url, workers, size, log_path, process)
+
+
+@contextlib.contextmanager
+def served(process: subprocess.Popen[bytes], port: int, log_path: Path, what: str) -> Iterator[str]:
+    """The URL of a server process once it is live; stopped after. Its log is deleted when the
+    run went well, and kept (and its path said) when anything failed."""
     url = f"http://127.0.0.1:{port}"
     try:
         wait_live(url, process, log_path, timeout=90)
-        say("backend is live")
-        yield Server(url, workers, size, log_path, process)
+        yield url
     except BaseException:
-        say(f"the backend's log is kept in {log_path}")
+        say(f"{what}'s log is kept in {log_path}")
         raise
     else:
         log_path.unlink(missing_ok=True)
